@@ -1,0 +1,23 @@
+import type { ErrorCode } from '@edgedistill/runtime/errors';
+
+/**
+ * Exit codes, documented in the README:
+ * 0 success; 1 a check ran and failed (parity, budgets, trajectory mismatch);
+ * 2 bad input (arguments, config, model, trajectory file); 3 device, I/O or runtime failure;
+ * 130 interrupted.
+ */
+export const EXIT = { ok: 0, checkFailed: 1, badInput: 2, failure: 3, interrupted: 130 } as const;
+
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'PARITY':
+    case 'CHECKSUM':
+      return EXIT.checkFailed;
+    case 'DEVICE':
+    case 'RUNTIME':
+    case 'IO':
+      return EXIT.failure;
+    default:
+      return EXIT.badInput;
+  }
+}

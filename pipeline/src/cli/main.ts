@@ -1,0 +1,37 @@
+/**
+ * The `edgedistill` CLI: declares commands only. Each command lives in ./commands/<name>.ts, whose
+ * action parses flags, calls a library function and prints; the real work is in the library,
+ * which is what tests call.
+ */
+import { Command } from 'commander';
+import { EXIT } from './exit-codes.js';
+import { register as registerEnvs } from './commands/envs.js';
+import { register as registerDemo } from './commands/demo.js';
+
+const program = new Command('edgedistill')
+  .description('Distill RL teachers into tiny students, compress, export, bundle, flash and check them on edge devices.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .configureHelp({ showGlobalOptions: true })
+  .addHelpText(
+    'after',
+    `
+Exit codes: 0 ok, 1 a check ran and failed, 2 bad input, 3 device/IO/runtime failure, 130 interrupted.
+
+Example:
+  $ edgedistill envs list
+  $ edgedistill envs verify ../shared/refdata/gym-CartPole-v1.json --json`,
+  );
+
+// Commander's own usage errors (unknown option, missing argument) exit with our "bad input" code.
+program.exitOverride((err) => {
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+    process.exit(EXIT.ok);
+  }
+  process.exit(EXIT.badInput);
+});
+
+for (const register of [registerDemo, registerEnvs]) register(program);
+
+process.on('SIGINT', () => process.exit(EXIT.interrupted));
+await program.parseAsync(process.argv);

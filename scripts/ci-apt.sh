@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the system suites need. Idempotent; needs root (as in CI).
+set -euo pipefail
+PKGS=(python3-onnx)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
