@@ -32,6 +32,7 @@ program.exitOverride((err) => {
 });
 
 for (const register of [registerDemo, registerEnvs]) register(program);
+(await import('./commands/train.js')).register(program); // train: teachers (PPO, DQN, SAC on tfjs)
 
 process.on('SIGINT', () => process.exit(EXIT.interrupted));
 await program.parseAsync(process.argv);

@@ -1,0 +1,605 @@
+/**
+ * Policy distillation, teacher -> small student, read top to bottom:
+ *   1. teachers and spaces (checked against each other and the env),
+ *   2. data: a held-out set of teacher-visited states (never trained on), then DAgger rounds with
+ *      beta_i = betaDecay^i (round 0 teacher-driven, later rounds more and more student-driven, all
+ *      labelled by the teacher) into one replay buffer; or, offline, recorded states the teacher labels,
+ *   3. the student trained with the js-f32 trainer (Adam, minibatches from the buffer),
+ *   4. early stop when the held-out target (agreement, or action error) is met and, with an env,
+ *      the return retention over the evaluation episodes is met too; else at the budget,
+ *   5. the report: returns of teacher, student and a random policy on the same seeds.
+ * Anchors: Rusu et al. 2016 (KL to a sharpened teacher), Ross et al. 2011 (DAgger), Czarnecki et
+ * al. 2019 (student-driven data).
+ */
+import { makeEnv, makeVectorEnv, type BoxSpace, type Space, type VectorEnv } from '@edgedistill/runtime/envs';
+import { EdgeDistillError } from '@edgedistill/runtime/errors';
+import { forward } from '../ir/forward.js';
+import type { PolicyModel } from '../ir/types.js';
+import { Adam } from './adam.js';
+import { evaluateReturns, randomPolicy, type BatchPolicy, type ReturnSummary } from './evaluate.js';
+import { makeLabelSpec, makeTargets, type LabelSpec, type LossName } from './labels.js';
+import { argmaxRow, gaussianKlLoss, klFromProbs, mseLoss, squashActions, squashBackward } from './losses.js';
+import { MlpTrainer, mlpParamCount, type TrainActivation } from './mlp-train.js';
+import type { Matrix } from './npy.js';
+import { readObservations } from './observations.js';
+import { DistillBuffer } from './replay.js';
+import { Rng } from './rng.js';
+import { collectRollouts, type Labeler, type Labels, type StudentActor } from './rollouts.js';
+import { defaultHidden, observationStats, studentHead, studentModel } from './student.js';
+import {
+  describeTeacher,
+  openTeacher,
+  sameSpaces,
+  teacherParams,
+  type OpenTeacherOptions,
+  type TeacherLike,
+  type TeacherOutput,
+} from './teacher.js';
+
+export const BACKEND = 'js-f32';
+
+export interface DistillProgress {
+  round: number;
+  beta: number;
+  samples: number;
+  agreement: number | null;
+  actionError: number | null;
+  loss: number;
+  lr: number;
+  seconds: number;
+}
+
+export interface DistillOptions {
+  /** Teacher(s): loaded teachers or ONNX files. Several teachers with the same spaces are averaged. */
+  teacher: TeacherLike | string | readonly (TeacherLike | string)[];
+  /** Importer options for teachers given as files (teacherOutput, obsNorm). */
+  teacherOptions?: OpenTeacherOptions;
+  /** Environment id; needed for rollouts and returns. Optional in offline mode. */
+  envId?: string | null;
+  /** Offline mode: recorded states (file path or matrix) labelled by the teacher; no rollouts. */
+  observations?: string | Matrix | null;
+  /** Student hidden sizes; default: the largest of 64,64 / 32,32 / 16,16 / 8,8 with <= 10% of the teacher's parameters. */
+  hidden?: readonly number[];
+  activation?: 'relu' | 'tanh';
+  loss?: LossName;
+  /** Teacher softmax temperature for 'kl' (default 0.01 on q-values, 1 on logits). */
+  tau?: number;
+  seed?: number;
+  batchSize?: number;
+  lr?: number;
+  /** Halve the learning rate after this many held-out checks without a 1% loss improvement (default 0: never). */
+  lrPatience?: number;
+  /** Smallest learning rate, as a fraction of lr. */
+  minLrFraction?: number;
+  numEnvs?: number;
+  /** DAgger rounds at most (round 0 is teacher-driven). */
+  rounds?: number;
+  /** beta_i = betaDecay^i: probability that the teacher acts in round i. */
+  betaDecay?: number;
+  /** Vector steps per round (default min(maxEpisodeSteps, 1000)). */
+  stepsPerRound?: number;
+  /** Gradient steps between DAgger rounds. */
+  trainStepsPerRound?: number;
+  /** Gradient steps between held-out checks. */
+  checkEvery?: number;
+  /** Held-out teacher-visited states (about). */
+  heldOutStates?: number;
+  bufferCapacity?: number;
+  /** Early-stop targets; retention is only checked with an env. */
+  target?: { agreement?: number; retention?: number; actionError?: number };
+  /** Budget in training samples (gradient steps x batch). */
+  maxSamples?: number;
+  /** Budget in seconds (a run stopped by time is not reproducible: prefer maxSamples). */
+  maxSeconds?: number;
+  /** Evaluation episodes for teacher, student and random (seeds evalSeed .. evalSeed + episodes - 1). */
+  episodes?: number;
+  evalSeed?: number;
+  onProgress?: (p: DistillProgress) => void;
+}
+
+export interface CurvePoint {
+  samples: number;
+  round: number;
+  agreement: number | null;
+  actionError: number | null;
+  loss: number;
+  lr: number;
+  seconds: number;
+}
+
+export interface DistillReport {
+  env: string | null;
+  mode: 'online' | 'offline';
+  teacher: {
+    files: string[];
+    sha256: (string | null)[];
+    outputKind: string;
+    params: number | null;
+    return: ReturnSummary | null;
+  };
+  student: { hidden: number[]; activation: string; params: number; paramRatio: number | null; return: ReturnSummary | null };
+  random: { return: ReturnSummary | null };
+  agreement: number | null;
+  actionError: number | null;
+  returnRetention: number | null;
+  targets: { agreement: number | null; actionError: number | null; retention: number | null };
+  targetsMet: boolean;
+  stopReason: 'targets' | 'samples' | 'seconds' | 'rounds';
+  loss: LossName;
+  tau: number | null;
+  seed: number;
+  batchSize: number;
+  lr: number;
+  samples: number;
+  gradientSteps: number;
+  transitions: number;
+  rounds: number;
+  betas: number[];
+  heldOut: { states: number; seed: number | null };
+  wallSeconds: number;
+  secondsToTarget: number | null;
+  samplesToTarget: number | null;
+  backend: string;
+  curve: CurvePoint[];
+}
+
+export interface DistillResult {
+  student: PolicyModel;
+  report: DistillReport;
+}
+
+const now = () => performance.now() / 1000;
+
+/** Opens teachers given as files (sequentially, so a bad file fails before more sessions open). */
+async function resolveTeachers(
+  t: DistillOptions['teacher'],
+  teacherOptions: OpenTeacherOptions | undefined,
+  opened: { dispose?: () => Promise<void> }[],
+): Promise<TeacherLike[]> {
+  const list = Array.isArray(t) ? (t as (TeacherLike | string)[]) : [t as TeacherLike | string];
+  if (list.length === 0) throw new EdgeDistillError('BAD_ARGUMENT', 'at least one teacher is needed', { field: 'teacher' });
+  const out: TeacherLike[] = [];
+  for (const x of list) {
+    if (typeof x === 'string') {
+      const teacher = await openTeacher(x, teacherOptions);
+      opened.push(teacher);
+      out.push(teacher);
+    } else out.push(x);
+  }
+  return out;
+}
+
+/** Batched labelling by all teachers; buffers grow to the largest batch seen. */
+function makeLabeler(teachers: readonly TeacherLike[], spec: LabelSpec): Labeler {
+  let cap = 0;
+  let targets = new Float32Array(0);
+  let actions = new Float32Array(0);
+  let scratch = new Float32Array(0);
+  return async (obs, n) => {
+    if (n > cap) {
+      cap = n;
+      targets = new Float32Array(n * spec.targetDim);
+      actions = new Float32Array(n * spec.actionDim);
+      scratch = new Float32Array(n * spec.targetDim);
+    }
+    const x = obs.length === n * teachers[0].obsDim ? obs : obs.subarray(0, n * teachers[0].obsDim);
+    const raws = await Promise.all(teachers.map((t) => t.runBatch(x, n)));
+    raws.forEach((r, k) => {
+      if (r.length < n * teachers[k].outDim || !r.subarray(0, n * teachers[k].outDim).every(Number.isFinite)) {
+        throw new EdgeDistillError('RUNTIME', `teacher returned ${r.length} values for ${n} rows (or non-finite values)`, {
+          file: teachers[k].file,
+        });
+      }
+    });
+    makeTargets(spec, raws, n, targets, actions, scratch);
+    return { targets, actions };
+  };
+}
+
+/** Labels every row of a matrix in chunks (offline mode). */
+async function labelAll(label: Labeler, m: Matrix, obsDim: number, sink: (obs: Float32Array, l: Labels, n: number) => void): Promise<void> {
+  const chunk = 1024;
+  for (let r = 0; r < m.rows; r += chunk) {
+    const n = Math.min(chunk, m.rows - r);
+    const obs = m.data.subarray(r * obsDim, (r + n) * obsDim);
+    sink(obs, await label(obs, n), n);
+  }
+}
+
+export async function distill(opts: DistillOptions): Promise<DistillResult> {
+  const opened: { dispose?: () => Promise<void> }[] = [];
+  try {
+    return await runDistill(opts, opened);
+  } finally {
+    for (const t of opened) await t.dispose?.();
+  }
+}
+
+async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promise<void> }[]): Promise<DistillResult> {
+  const t0 = now();
+  const seed = opts.seed ?? 0;
+  const rng = new Rng(seed);
+  const envId = opts.envId ?? null;
+  const batch = opts.batchSize ?? 256;
+  const lr = opts.lr ?? 2e-3;
+  const numEnvs = opts.numEnvs ?? 16;
+  const episodes = opts.episodes ?? 100;
+  const evalSeed = opts.evalSeed ?? 0;
+  const maxSamples = opts.maxSamples ?? 50_000_000;
+  const maxSeconds = opts.maxSeconds ?? 900;
+  const maxRounds = opts.rounds ?? 12;
+  const betaDecay = opts.betaDecay ?? 0.5;
+  const trainStepsPerRound = opts.trainStepsPerRound ?? 1000;
+  const checkEvery = opts.checkEvery ?? 100;
+  const heldOutStates = opts.heldOutStates ?? 5000;
+  const lrPatience = opts.lrPatience ?? 0;
+  const minLr = lr * (opts.minLrFraction ?? 0.01);
+
+  // 1. Teachers and spaces.
+  const teachers = await resolveTeachers(opts.teacher, opts.teacherOptions, opened);
+  let obsSpace: BoxSpace | null = null;
+  let actionSpace: Space | null = null;
+  let maxEpisodeSteps = 1000;
+  if (envId !== null) {
+    const env = makeEnv(envId);
+    obsSpace = env.observationSpace;
+    actionSpace = env.actionSpace;
+    maxEpisodeSteps = env.maxEpisodeSteps;
+  } else if (!opts.observations) {
+    throw new EdgeDistillError('BAD_ARGUMENT', 'give an environment (--env) or recorded states (--observations)', { field: 'env' });
+  }
+  const outs: TeacherOutput[] = teachers.map((t) => describeTeacher(t, obsSpace, actionSpace, envId));
+  outs.forEach((o, k) => {
+    if (!sameSpaces(outs[0], o) || teachers[k].obsDim !== teachers[0].obsDim) {
+      throw new EdgeDistillError('BAD_MODEL', `teacher ${k + 1} has other spaces than teacher 1; averaged targets need identical spaces`, {
+        file: teachers[k].file,
+        suggestion: 'use distillMultiTask for teachers of different environments',
+      });
+    }
+  });
+  const spec = makeLabelSpec(outs, opts.loss, opts.tau);
+  const out = spec.out;
+  const obsDim = teachers[0].obsDim;
+  const outDim = out.kind === 'discrete' ? out.n : out.dim;
+  const tParams = teachers.map(teacherParams);
+  const teacherParamCount = tParams.every((p) => p !== null) ? Math.max(...(tParams as number[])) : null;
+  const hidden = opts.hidden ? [...opts.hidden] : defaultHidden(teacherParamCount, obsDim, outDim);
+  const hiddenAct: TrainActivation = opts.activation ?? 'relu';
+  const label = makeLabeler(teachers, spec);
+  const vec: VectorEnv | null = envId !== null && !opts.observations ? makeVectorEnv(envId, numEnvs) : null;
+  const online = vec !== null;
+  const stepsPerRound = opts.stepsPerRound ?? Math.min(maxEpisodeSteps, 1000);
+
+  // 2. Data.
+  const capacity = opts.bufferCapacity ?? 1_000_000;
+  const train = new DistillBuffer(capacity, obsDim, spec.targetDim, spec.actionDim);
+  let heldOut: DistillBuffer;
+  let heldOutSeed: number | null = null;
+  const seedBase = 10_000 + (seed % 10_000) * 100_000;
+  let transitions = 0;
+  if (online) {
+    heldOutSeed = seedBase + 90_000;
+    const steps = Math.min(maxEpisodeSteps, 1000);
+    const keepEvery = Math.max(1, Math.ceil((numEnvs * steps) / heldOutStates));
+    heldOut = new DistillBuffer(Math.ceil(steps / keepEvery) * numEnvs, obsDim, spec.targetDim, spec.actionDim);
+    await collectRollouts({
+      vec,
+      seed: heldOutSeed,
+      steps,
+      beta: 1,
+      rng,
+      label,
+      student: null,
+      keepEvery,
+      sink: (o, l, n) => heldOut.add(o, l.targets, l.actions, n),
+    });
+    transitions += await collectRollouts({
+      vec,
+      seed: seedBase,
+      steps: stepsPerRound,
+      beta: 1,
+      rng,
+      label,
+      student: null,
+      sink: (o, l, n) => train.add(o, l.targets, l.actions, n),
+    });
+  } else {
+    const m = typeof opts.observations === 'string' ? await readObservations(opts.observations) : (opts.observations as Matrix);
+    const file = typeof opts.observations === 'string' ? opts.observations : undefined;
+    if (m.cols !== obsDim) {
+      throw new EdgeDistillError('BAD_OBSERVATION', `observations have ${m.cols} values per state but the teacher takes ${obsDim}`, {
+        file,
+        field: 'obs',
+      });
+    }
+    if (m.rows < 2) throw new EdgeDistillError('BAD_ARGUMENT', 'need at least 2 recorded states (one is held out)', { file });
+    // Shuffle, then hold out 10% (at most heldOutStates) for agreement.
+    const perm = Int32Array.from({ length: m.rows }, (_, i) => i);
+    for (let i = m.rows - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      const t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+    const nHeld = Math.max(1, Math.min(heldOutStates, Math.round(m.rows * 0.1)));
+    const shuffled = new Float32Array(m.rows * obsDim);
+    perm.forEach((src, dst) => shuffled.set(m.data.subarray(src * obsDim, (src + 1) * obsDim), dst * obsDim));
+    heldOut = new DistillBuffer(nHeld, obsDim, spec.targetDim, spec.actionDim);
+    const trainRows = m.rows - nHeld;
+    const trainBuf = new DistillBuffer(trainRows, obsDim, spec.targetDim, spec.actionDim);
+    await labelAll(label, { rows: nHeld, cols: obsDim, data: shuffled.subarray(0, nHeld * obsDim) }, obsDim, (o, l, n) =>
+      heldOut.add(o, l.targets, l.actions, n),
+    );
+    await labelAll(label, { rows: trainRows, cols: obsDim, data: shuffled.subarray(nHeld * obsDim) }, obsDim, (o, l, n) =>
+      trainBuf.add(o, l.targets, l.actions, n),
+    );
+    train.add(trainBuf.obs, trainBuf.targets, trainBuf.actions, trainBuf.size);
+    transitions = trainRows;
+  }
+  const norm = observationStats(train.obs, train.size, obsDim);
+
+  // 3. Student and optimizer.
+  const sizes = [obsDim, ...hidden, outDim];
+  const acts: TrainActivation[] = [...hidden.map(() => hiddenAct), 'none'];
+  const trainer = new MlpTrainer({ sizes, activations: acts }, Math.max(batch, numEnvs), rng);
+  const adam = new Adam(trainer.params.length, { lr });
+  const gaussian = out.kind === 'continuous' && spec.loss === 'kl';
+  const teacherLogStd = spec.teacherLogStd ?? new Float32Array(0);
+  const studentLogStd = gaussian ? teacherLogStd.slice() : new Float32Array(0);
+  const gradLogStd = new Float32Array(studentLogStd.length);
+  const adamStd = new Adam(studentLogStd.length, { lr });
+  const head = () => studentHead(spec, gaussian ? studentLogStd : null);
+  const xb = new Float32Array(batch * obsDim);
+  const tb = new Float32Array(batch * spec.targetDim);
+  const grad = new Float32Array(Math.max(batch, numEnvs) * outDim);
+  const actBuf = new Float32Array(Math.max(batch, numEnvs) * outDim);
+  const low = out.kind === 'continuous' ? out.low : new Float32Array(0);
+  const high = out.kind === 'continuous' ? out.high : new Float32Array(0);
+  const squash = out.kind === 'continuous' ? out.squash : 'none';
+
+  /** Loss on rows of student outputs y vs targets t; writes the gradient when g is given. */
+  const lossOf = (t: Float32Array, y: Float32Array, n: number, g: Float32Array | null, gStd: Float32Array | null): number => {
+    if (out.kind === 'discrete') return spec.loss === 'mse' ? mseLoss(t, y, n, outDim, g) : klFromProbs(t, y, n, outDim, g);
+    if (gaussian) return gaussianKlLoss(t, teacherLogStd, y, studentLogStd, n, outDim, g, gStd);
+    const a = n <= actBuf.length / outDim ? actBuf : new Float32Array(n * outDim);
+    squashActions(y, n, outDim, squash, low, high, a);
+    const l = mseLoss(t, a, n, outDim, g);
+    if (g) squashBackward(y, n, outDim, squash, low, high, g);
+    return l;
+  };
+
+  const trainStep = (): number => {
+    train.sample(rng, batch, xb, tb, norm.mean, norm.std);
+    const y = trainer.forward(xb, batch);
+    const l = lossOf(tb, y, batch, grad, gaussian ? gradLogStd : null);
+    trainer.backward(grad);
+    adam.step(trainer.params, trainer.grads);
+    if (gaussian) adamStd.step(studentLogStd, gradLogStd);
+    return l;
+  };
+
+  // Held-out rows, normalized once (the normalization is fixed from here on).
+  const H = heldOut.size;
+  const xh = new Float32Array(H * obsDim);
+  for (let r = 0; r < H; r++) {
+    for (let i = 0; i < obsDim; i++) xh[r * obsDim + i] = Math.fround(heldOut.obs[r * obsDim + i] - norm.mean[i]) / norm.std[i];
+  }
+  const yh = new Float32Array(H * outDim);
+  const ah = new Float32Array(H * outDim);
+  const heldOutMetrics = () => {
+    trainer.predict(xh, H, yh);
+    const loss = lossOf(heldOut.targets.subarray(0, H * spec.targetDim), yh, H, null, null);
+    if (out.kind === 'discrete') {
+      let agree = 0;
+      for (let r = 0; r < H; r++) if (argmaxRow(yh, r, outDim) === heldOut.actions[r]) agree++;
+      return { agreement: agree / H, actionError: null, loss };
+    }
+    squashActions(yh, H, outDim, squash, low, high, ah);
+    let err = 0;
+    for (let k = 0; k < H * outDim; k++) err += Math.abs(ah[k] - heldOut.actions[k]);
+    return { agreement: null, actionError: err / (H * outDim), loss };
+  };
+
+  // Student as an actor on raw observations (DAgger rounds, return checks): the trainer's own
+  // forward pass, which is the IR's maths (the final report runs the IR itself).
+  let xa = new Float32Array(0);
+  let ya = new Float32Array(0);
+  const studentActor: StudentActor = (obs, n) => {
+    if (xa.length < n * obsDim) {
+      xa = new Float32Array(n * obsDim);
+      ya = new Float32Array(n * outDim);
+    }
+    for (let r = 0; r < n; r++) {
+      for (let i = 0; i < obsDim; i++) xa[r * obsDim + i] = Math.fround(obs[r * obsDim + i] - norm.mean[i]) / norm.std[i];
+    }
+    trainer.predict(xa, n, ya);
+    if (out.kind === 'discrete') return Int32Array.from({ length: n }, (_, r) => argmaxRow(ya, r, outDim));
+    const a = new Float32Array(n * outDim);
+    squashActions(ya, n, outDim, squash, low, high, a);
+    return a;
+  };
+
+  // Baselines on the evaluation seeds.
+  const modelPolicy =
+    (model: PolicyModel): BatchPolicy =>
+    (obs, n) => {
+      const y = forward(model, obs, n);
+      return out.kind === 'discrete' ? Int32Array.from({ length: n }, (_, r) => argmaxRow(y, r, outDim)) : y;
+    };
+  let teacherReturn: ReturnSummary | null = null;
+  let randomReturn: ReturnSummary | null = null;
+  if (envId !== null && actionSpace !== null) {
+    teacherReturn = await evaluateReturns(envId, async (obs, n) => (await label(obs, n)).actions, episodes, evalSeed);
+    randomReturn = await evaluateReturns(envId, randomPolicy(actionSpace, seed + 1), episodes, evalSeed);
+  }
+  const retentionOf = (s: ReturnSummary): number | null => {
+    if (!teacherReturn || !randomReturn) return null;
+    const gap = teacherReturn.mean - randomReturn.mean;
+    return gap > 0 ? (s.mean - randomReturn.mean) / gap : null;
+  };
+
+  // 4. Train: rounds of gradient steps with held-out checks, DAgger data between rounds.
+  const agreementTarget = out.kind === 'discrete' ? (opts.target?.agreement ?? 0.99) : null;
+  let actionErrorTarget =
+    out.kind === 'continuous' ? (opts.target?.actionError ?? 0.01 * meanRange(out.low, out.high)) : null;
+  const retentionTarget = envId !== null ? (opts.target?.retention ?? 0.99) : null;
+  const curve: CurvePoint[] = [];
+  const betas: number[] = [1];
+  let steps = 0;
+  let round = 0;
+  let stopReason: DistillReport['stopReason'] | null = null;
+  let studentReturn: ReturnSummary | null = null;
+  let lastRetention: number | null = null;
+  let secondsToTarget: number | null = null;
+  let samplesToTarget: number | null = null;
+  let metrics = heldOutMetrics();
+  let bestLoss = Infinity;
+  let sinceBest = 0;
+  const cardBase = () => ({
+    source: 'distill',
+    env: envId,
+    teacher: teachers.map((t) => ({ file: t.file ?? null, sha256: t.sha256 ?? null })),
+    loss: spec.loss,
+    tau: out.kind === 'discrete' && spec.loss === 'kl' ? spec.tau : null,
+    data: online ? { mode: 'dagger', rounds: round + 1, betaDecay, transitions } : { mode: 'offline', states: transitions },
+    steps,
+    samples: steps * batch,
+    batchSize: batch,
+    seed,
+    backend: BACKEND,
+  });
+  const buildStudent = () => studentModel(trainer, norm, head(), envId, cardBase());
+
+  while (stopReason === null) {
+    let retentionChecked = false;
+    for (let k = 0; k < trainStepsPerRound && stopReason === null; k += checkEvery) {
+      let lossSum = 0;
+      for (let s = 0; s < checkEvery; s++) lossSum += trainStep();
+      steps += checkEvery;
+      metrics = heldOutMetrics();
+      // Reduce-on-plateau: agreement near 1 needs the boundary states fitted precisely, which a
+      // constant step size keeps shaking.
+      if (metrics.loss < bestLoss * 0.99) {
+        bestLoss = metrics.loss;
+        sinceBest = 0;
+      } else if (lrPatience > 0 && ++sinceBest >= lrPatience) {
+        adam.lr = Math.max(minLr, adam.lr / 2);
+        adamStd.lr = adam.lr;
+        sinceBest = 0;
+      }
+      const seconds = now() - t0;
+      curve.push({ samples: steps * batch, round, ...metrics, lr: adam.lr, seconds });
+      opts.onProgress?.({ round, beta: betas[round], samples: steps * batch, ...metrics, lr: adam.lr, seconds });
+      void lossSum;
+      const heldOk =
+        out.kind === 'discrete' ? (metrics.agreement as number) >= (agreementTarget as number) : (metrics.actionError as number) <= (actionErrorTarget as number);
+      if (heldOk && !retentionChecked) {
+        if (retentionTarget === null) {
+          stopReason = 'targets';
+        } else {
+          studentReturn = await evaluateReturns(envId as string, studentActor, episodes, evalSeed);
+          lastRetention = retentionOf(studentReturn);
+          if (lastRetention === null || lastRetention >= retentionTarget) stopReason = 'targets';
+          else {
+            // Held-out target met but returns not: train on more (student-driven) data first,
+            // and ask for a closer match on continuous actions.
+            retentionChecked = true;
+            if (actionErrorTarget !== null) actionErrorTarget /= 2;
+          }
+        }
+        if (stopReason === 'targets') {
+          secondsToTarget = now() - t0;
+          samplesToTarget = steps * batch;
+        }
+      }
+      if (stopReason === null && steps * batch >= maxSamples) stopReason = 'samples';
+      if (stopReason === null && now() - t0 >= maxSeconds) stopReason = 'seconds';
+    }
+    if (stopReason !== null) break;
+    round++;
+    if (online && round < maxRounds) {
+      const beta = Math.pow(betaDecay, round);
+      betas.push(beta);
+      transitions += await collectRollouts({
+        vec: vec as VectorEnv,
+        seed: seedBase + round * numEnvs,
+        steps: stepsPerRound,
+        beta,
+        rng,
+        label,
+        student: studentActor,
+        sink: (o, l, n) => train.add(o, l.targets, l.actions, n),
+      });
+    } else {
+      betas.push(betas[betas.length - 1]);
+      if (online && round >= maxRounds * 4) stopReason = 'rounds';
+    }
+  }
+
+  // 5. Report.
+  const student = buildStudent();
+  if (envId !== null) {
+    studentReturn = await evaluateReturns(envId, modelPolicy(student), episodes, evalSeed);
+    lastRetention = retentionOf(studentReturn);
+  }
+  const sParams = mlpParamCount(sizes);
+  const wallSeconds = now() - t0;
+  const report: DistillReport = {
+    env: envId,
+    mode: online ? 'online' : 'offline',
+    teacher: {
+      files: teachers.map((t) => t.file ?? 'in-memory'),
+      sha256: teachers.map((t) => t.sha256 ?? null),
+      outputKind: teachers[0].outputKind,
+      params: teacherParamCount,
+      return: teacherReturn,
+    },
+    student: {
+      hidden,
+      activation: hiddenAct,
+      params: sParams,
+      paramRatio: teacherParamCount ? sParams / teacherParamCount : null,
+      return: studentReturn,
+    },
+    random: { return: randomReturn },
+    agreement: metrics.agreement,
+    actionError: metrics.actionError,
+    returnRetention: lastRetention,
+    targets: { agreement: agreementTarget, actionError: actionErrorTarget, retention: retentionTarget },
+    targetsMet: stopReason === 'targets',
+    stopReason: stopReason as DistillReport['stopReason'],
+    loss: spec.loss,
+    tau: out.kind === 'discrete' && spec.loss === 'kl' ? spec.tau : null,
+    seed,
+    batchSize: batch,
+    lr,
+    samples: steps * batch,
+    gradientSteps: steps,
+    transitions,
+    rounds: round + 1,
+    betas,
+    heldOut: { states: H, seed: heldOutSeed },
+    wallSeconds,
+    secondsToTarget,
+    samplesToTarget,
+    backend: BACKEND,
+    curve,
+  };
+  const card = {
+    ...student.card,
+    data: online
+      ? { mode: 'dagger', rounds: round + 1, betas, transitions, heldOut: H }
+      : { mode: 'offline', file: typeof opts.observations === 'string' ? opts.observations : null, states: transitions, heldOut: H },
+    agreement: report.agreement,
+    actionError: report.actionError,
+    returnRetention: report.returnRetention,
+    wallSeconds,
+  };
+  return { student: { ...student, card }, report };
+}
+
+function meanRange(low: Float32Array, high: Float32Array): number {
+  let s = 0;
+  for (let j = 0; j < low.length; j++) s += high[j] - low[j];
+  return s / low.length;
+}

@@ -1,0 +1,126 @@
+/**
+ * Shared int8 quantization math (TFLite / ONNX QDQ conventions):
+ * - weights: symmetric per output channel, int8 in [-127, 127], zero point 0;
+ * - activations: asymmetric per tensor, int8 in [-128, 127], real = scale * (q - zeroPoint);
+ * - bias: int32 with scale = float32(inScale) * float32(weightScale[c]) exactly, zero point 0.
+ * Scales are float32 values (what the files store), returned as JS numbers that are exactly
+ * representable in float32.
+ */
+import { EdgeDistillError } from '@edgedistill/runtime/errors';
+
+const f = Math.fround;
+
+export const INT8_MIN = -128;
+export const INT8_MAX = 127;
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+export interface ActivationParams {
+  /** float32 scale, > 0. */
+  readonly scale: number;
+  /** int8 zero point. */
+  readonly zeroPoint: number;
+}
+
+/** Round half away from zero (C's std::round / lround), as TFLite's converter rounds. */
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
+/** Round half to even (C's nearbyint / lrintf in the default mode), as XNNPACK rounds. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x); // half up
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+export function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}
+
+/**
+ * Symmetric per-output-channel int8 weights for a row-major [outDim][inDim] matrix:
+ * scale[c] = max|W[c,:]| / 127, q = round(W / scale) in [-127, 127]. An all-zero row gets scale 1
+ * (any positive scale represents it; 1 keeps the bias scale equal to the input scale).
+ */
+export function quantizeWeightsPerChannel(
+  weight: Float32Array,
+  outDim: number,
+  inDim: number,
+): { q: Int8Array; scales: Float32Array } {
+  if (weight.length !== outDim * inDim) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `weight has ${weight.length} values, expected ${outDim} x ${inDim}`, {
+      field: 'weight',
+    });
+  }
+  const q = new Int8Array(weight.length);
+  const scales = new Float32Array(outDim);
+  for (let c = 0; c < outDim; c++) {
+    let maxAbs = 0;
+    for (let k = 0; k < inDim; k++) maxAbs = Math.max(maxAbs, Math.abs(weight[c * inDim + k]));
+    if (!Number.isFinite(maxAbs)) {
+      throw new EdgeDistillError('BAD_MODEL', `weight row ${c} has a non-finite value`, { field: 'weight' });
+    }
+    const s = maxAbs > 0 ? f(maxAbs / 127) : 1;
+    scales[c] = s;
+    for (let k = 0; k < inDim; k++) {
+      q[c * inDim + k] = clamp(roundHalfAway(weight[c * inDim + k] / s), -127, 127);
+    }
+  }
+  return { q, scales };
+}
+
+/**
+ * Asymmetric int8 parameters covering [min, max] widened to include 0 (so 0 is exact: padding,
+ * ReLU). TFLite's nudging: scale = (max - min) / 255, zeroPoint = round(-128 - min / scale)
+ * clamped to int8. A zero-width range (e.g. a dead ReLU layer) gets scale 1/255 over [0, 1].
+ */
+export function chooseActivationParams(min: number, max: number): ActivationParams {
+  if (Number.isNaN(min) || Number.isNaN(max) || !Number.isFinite(min) || !Number.isFinite(max)) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `activation range must be finite, got [${min}, ${max}]`, {
+      field: 'calibration',
+      suggestion: 'check the calibration observations for NaN/Inf, or the model for overflow',
+    });
+  }
+  if (min > max) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `activation range is empty: [${min}, ${max}]`, { field: 'calibration' });
+  }
+  const lo = Math.min(min, 0);
+  let hi = Math.max(max, 0);
+  if (hi - lo === 0) hi = 1;
+  const scale = f((hi - lo) / 255);
+  if (!(scale > 0) || !Number.isFinite(scale)) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `activation range [${min}, ${max}] has no usable int8 scale`, {
+      field: 'calibration',
+    });
+  }
+  const zeroPoint = clamp(roundHalfAway(INT8_MIN - lo / scale), INT8_MIN, INT8_MAX);
+  return { scale, zeroPoint };
+}
+
+/** Bias scale of a per-channel FULLY_CONNECTED: float32(inScale) * float32(wScale), in float32. */
+export function biasScale(inScale: number, wScale: number): number {
+  return f(f(inScale) * f(wScale));
+}
+
+/** int32 bias: round(b / (inScale * wScale[c])). */
+export function quantizeBias(bias: Float32Array, inScale: number, wScales: Float32Array): { q: Int32Array; scales: Float32Array } {
+  const q = new Int32Array(bias.length);
+  const scales = new Float32Array(bias.length);
+  for (let c = 0; c < bias.length; c++) {
+    const s = biasScale(inScale, wScales[c]);
+    scales[c] = s;
+    const v = roundHalfAway(bias[c] / s);
+    if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+      throw new EdgeDistillError('BAD_MODEL', `bias ${c} (${bias[c]}) does not fit int32 at scale ${s}`, {
+        field: 'bias',
+        suggestion: 'the input activation range is too narrow for this bias; calibrate on more varied observations',
+      });
+    }
+    q[c] = v;
+  }
+  return { q, scales };
+}
+
+/** Fixed output parameters TFLite requires for int8 TANH and LOGISTIC. */
+export const TANH_OUTPUT: ActivationParams = { scale: 1 / 128, zeroPoint: 0 };
+export const LOGISTIC_OUTPUT: ActivationParams = { scale: 1 / 256, zeroPoint: -128 };

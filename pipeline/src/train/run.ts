@@ -1,0 +1,134 @@
+/**
+ * What every trainer shares around its loop: options, metric logging (stable names, JSON lines in
+ * OUT/metrics.jsonl), a progress bar (TTY only), periodic text lines for logs, recent episodic
+ * returns, and atomic checkpoints of the current policy.
+ */
+import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { PolicyModel } from '../ir/types.js';
+import { policyToText } from '../ir/serialize.js';
+import type { BackendInfo } from './backend.js';
+
+/** Options common to every algorithm (the algorithm's own hyper-parameters come separately). */
+export interface RunOptions {
+  envId: string;
+  seed: number;
+  /** Hidden layer sizes of the actor (the shipped network). */
+  hidden: number[];
+  /** Output directory for checkpoints and metrics; null writes nothing. */
+  outDir: string | null;
+  /** Write a checkpoint every this many environment steps (0: never). */
+  checkpointEvery: number;
+  /** Progress bar (only honoured on a TTY). */
+  progress: boolean;
+  /** Text progress lines (for logs when not on a TTY), at most every `logEverySec` seconds. */
+  log: ((line: string) => void) | null;
+  logEverySec: number;
+  backend: BackendInfo;
+}
+
+/** What a trainer returns: the actor as an IR model plus provenance for the card. */
+export interface TrainOutput {
+  model: PolicyModel;
+  algorithm: string;
+  hyperParameters: Record<string, unknown>;
+  envSteps: number;
+  wallTimeSec: number;
+  episodes: number;
+  /** Mean training return over the last 20 episodes (stochastic / exploring policy). */
+  recentReturn: number | null;
+  /** Gradient updates per second of wall time, and env steps per second. */
+  updatesPerSec: number;
+  stepsPerSec: number;
+}
+
+/** Writes `text` to `path` atomically: temp file, fsync, rename. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+
+export class RunContext {
+  readonly start = performance.now();
+  private readonly recent: number[] = [];
+  episodes = 0;
+  private bar: cliProgress.SingleBar | null = null;
+  private lastLog = 0;
+  private lastCheckpoint = 0;
+  private lastMetrics: Record<string, number> = {};
+
+  constructor(readonly opts: RunOptions, readonly totalSteps: number) {
+    if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
+    if (opts.progress && process.stderr.isTTY) {
+      this.bar = new cliProgress.SingleBar(
+        { format: '{bar} {value}/{total} steps | return {ret} | {sps} steps/s | eta {eta_formatted}', stream: process.stderr, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(totalSteps, 0, { ret: '-', sps: '-' });
+    }
+  }
+
+  elapsedSec(): number {
+    return (performance.now() - this.start) / 1000;
+  }
+
+  recentReturn(): number | null {
+    if (this.recent.length === 0) return null;
+    return this.recent.reduce((a, b) => a + b, 0) / this.recent.length;
+  }
+
+  /** Records finished episodes (charts/episodic_return, charts/episodic_length). */
+  episode(step: number, ret: number, len: number): void {
+    this.episodes++;
+    this.recent.push(ret);
+    if (this.recent.length > 20) this.recent.shift();
+    this.metrics(step, { 'charts/episodic_return': ret, 'charts/episodic_length': len });
+  }
+
+  /** Appends metrics to OUT/metrics.jsonl under their stable names. */
+  metrics(step: number, m: Record<string, number>): void {
+    Object.assign(this.lastMetrics, m);
+    if (this.opts.outDir) appendFileSync(join(this.opts.outDir, 'metrics.jsonl'), `${JSON.stringify({ step, ...m })}\n`);
+  }
+
+  /** Called once per loop iteration with the env steps done so far. */
+  tick(step: number, snapshot: () => PolicyModel): void {
+    const sps = Math.round(step / Math.max(this.elapsedSec(), 1e-9));
+    const rr = this.recentReturn();
+    this.bar?.update(step, { ret: rr === null ? '-' : rr.toFixed(1), sps });
+    const now = performance.now();
+    if (this.opts.log && now - this.lastLog > this.opts.logEverySec * 1000) {
+      this.lastLog = now;
+      const losses = Object.entries(this.lastMetrics)
+        .filter(([k]) => k.startsWith('losses/'))
+        .map(([k, v]) => `${k.slice(7)} ${Number(v).toPrecision(3)}`)
+        .join(', ');
+      this.opts.log(
+        `step ${step}/${this.totalSteps} | ${this.elapsedSec().toFixed(0)}s | ${sps} steps/s | episodes ${this.episodes} | ` +
+          `return(last 20) ${rr === null ? '-' : rr.toFixed(2)}${losses ? ` | ${losses}` : ''}`,
+      );
+    }
+    if (this.opts.outDir && this.opts.checkpointEvery > 0 && step - this.lastCheckpoint >= this.opts.checkpointEvery) {
+      this.lastCheckpoint = step;
+      this.checkpoint(snapshot(), step);
+    }
+  }
+
+  checkpoint(model: PolicyModel, step: number): void {
+    if (!this.opts.outDir) return;
+    writeFileAtomic(join(this.opts.outDir, 'policy.json'), policyToText({ ...model, card: { ...model.card, checkpointStep: step } }));
+  }
+
+  close(): void {
+    this.bar?.stop();
+  }
+}
