@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the system suites need. Idempotent; needs root (as in CI).
 set -euo pipefail
-PKGS=(python3-onnx)
+PKGS=(python3-onnx python3-torch)
 PKGS+=(qemu-user-static binfmt-support openssh-server rsync)  # emulated ARM devices (scripts/device)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

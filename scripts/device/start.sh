@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     --arch) [ $# -ge 2 ] || die "--arch needs a value"; arch=$2; shift 2 ;;
     --arch=*) arch=${1#--arch=}; shift ;;
     --no-check) check=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) if [ -z "$name" ]; then name=$1; elif [ -z "$port" ]; then port=$1; else die "too many arguments"; fi; shift ;;
   esac

@@ -6,7 +6,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-[ "${1:-}" = -h ] || [ "${1:-}" = --help ] && { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+case "${1:-}" in -h|--help) usage; exit 0 ;; esac
 need_root "$@"
 status=0
 for d in "$DEVICE_DIR"/devices/*/; do

@@ -7,7 +7,7 @@ import { assertFitsEnv } from '../../pipeline/src/ir/fit.js';
 import { policyToOnnx } from '../../pipeline/src/onnx/write.js';
 import { loadTeacher } from '../../pipeline/src/onnx/import.js';
 import { decodeOnnx, onnx } from '../../pipeline/src/onnx/proto.js';
-import { buildModel, floatInit, tempDir, writeModel } from './helpers.js';
+import { buildModel, floatInit, int64Init, tempDir, writeModel } from './helpers.js';
 
 const dir = tempDir('ed-bad-');
 const good = policyToOnnx(mlp({ obsDim: 4, hidden: [16], head: { kind: 'discrete', n: 2 }, init: { seed: 1 }, envId: 'CartPole-v1' }));
@@ -117,7 +117,7 @@ describe('unsupported layouts', () => {
           { op: 'Gemm', inputs: ['obs', 'W', 'B'], outputs: ['g'], attrs: { transB: 1 } },
           { op: 'Unsqueeze', inputs: ['g', 'axes'], outputs: ['logits'] },
         ],
-        inits: [floatInit('W', [3, 2], [1, 2, 3, 4, 5, 6]), floatInit('B', [3], [0, 0, 0]), { name: 'axes', dataType: 7, dims: [1], int64Data: [1] } as never],
+        inits: [floatInit('W', [3, 2], [1, 2, 3, 4, 5, 6]), floatInit('B', [3], [0, 0, 0]), int64Init('axes', [1], [1])],
         outputs: [{ name: 'logits', dims: ['batch', 1, 3] }],
       }),
     );
@@ -131,7 +131,7 @@ describe('unsupported layouts', () => {
       'rank3-undeclared.onnx',
       buildModel({
         nodes: [{ op: 'Unsqueeze', inputs: ['obs', 'axes'], outputs: ['logits'] }],
-        inits: [{ name: 'axes', dataType: 7, dims: [1], int64Data: [1] } as never],
+        inits: [int64Init('axes', [1], [1])],
         outputs: [{ name: 'logits', dims: null }],
       }),
     );

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from '../../pipeline/src/onnx/proto.js';
 
-export type AttrValue = number | number[] | { f: number } | { t: ReturnType<typeof floatInit> };
+export type AttrValue = number | number[] | { f: number } | { t: InitSpec };
 
 export interface NodeSpec {
   op: string;
@@ -14,10 +14,17 @@ export interface NodeSpec {
   name?: string;
 }
 
-export function floatInit(name: string, dims: number[], values: ArrayLike<number>) {
+export interface InitSpec {
+  name: string;
+  dataType: number;
+  dims: number[];
+  floatData?: number[];
+  int64Data?: number[];
+}
+export function floatInit(name: string, dims: number[], values: ArrayLike<number>): InitSpec {
   return { name, dataType: 1, dims, floatData: Array.from(values) };
 }
-export function int64Init(name: string, dims: number[], values: number[]) {
+export function int64Init(name: string, dims: number[], values: number[]): InitSpec {
   return { name, dataType: 7, dims, int64Data: values };
 }
 
@@ -31,7 +38,7 @@ function attribute(name: string, v: AttrValue) {
 
 export interface ModelSpec {
   nodes: NodeSpec[];
-  inits?: ReturnType<typeof floatInit>[];
+  inits?: InitSpec[];
   inputs?: { name: string; dims: (number | string)[]; elemType?: number }[];
   outputs: { name: string; dims: (number | string)[] | null; elemType?: number }[];
   opset?: number;

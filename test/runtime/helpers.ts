@@ -197,11 +197,12 @@ function activate(a, v) {
 export function forward(obs) {
   let x = Float32Array.from(obs);
   for (const L of LAYERS) {
-    const y = new Float32Array(L.outDim);
-    for (let j = 0; j < L.outDim; j++) {
+    const n = L.inDim, m = L.outDim, w = L.w, b = L.b, a = L.act;
+    const y = new Float32Array(m);
+    for (let j = 0, o = 0; j < m; j++, o += n) {
       let s = 0;
-      for (let k = 0; k < L.inDim; k++) s += x[k] * L.w[j * L.inDim + k];
-      y[j] = activate(L.act, f(f(s) + L.b[j]));
+      for (let k = 0; k < n; k++) s += x[k] * w[o + k];
+      y[j] = activate(a, f(f(s) + b[j]));
     }
     x = y;
   }

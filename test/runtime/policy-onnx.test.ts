@@ -97,7 +97,7 @@ describe('ONNX policies on ort-node and ort-web', () => {
 
   it('calls not awaited one by one still get their own observation', async () => {
     const rows = observations(20, 4, 2, 5);
-    const expected = [];
+    const expected: Float32Array[] = [];
     for (const r of rows) expected.push(await node.forward(r));
     const got = await Promise.all(rows.map((r) => node.forward(r)));
     got.forEach((g, i) => expect(maxAbsDiff(g, expected[i])).toBe(0));

@@ -55,6 +55,17 @@ let work: string;
 const onDevice = (command: string, extra: string[] = []) =>
   run('ssh', ['-F', dev.ssh_config_file, ...extra, dev.ssh_host_alias, command]);
 
+// A process counts as running unless gone or a zombie (this machine's init reaps slowly).
+function running(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
 const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
 
 describe('emulated aarch64 device over SSH', () => {
@@ -74,6 +85,7 @@ describe('emulated aarch64 device over SSH', () => {
   });
 
   it('writes its connection facts to device.json, bound to loopback only', () => {
+    expect(running(dev.sshd_pid)).toBe(true);
     const file = JSON.parse(readFileSync(join(dev.device_dir, 'device.json'), 'utf8')) as DeviceFacts;
     expect(file).toEqual(dev);
     expect(dev.name).toBe(name);
@@ -167,7 +179,7 @@ describe('emulated aarch64 device over SSH', () => {
   it('stops: sshd ends and the device directory is removed', async () => {
     const r = await run('bash', [join(scripts, 'stop.sh'), name]);
     expect(r.code, r.stderr).toBe(0);
-    expect(existsSync(`/proc/${dev.sshd_pid}`)).toBe(false);
+    expect(running(dev.sshd_pid)).toBe(false);
     expect(existsSync(dev.device_dir)).toBe(false);
     const after = await onDevice('true', ['-o', 'ConnectTimeout=5']);
     expect(after.code).toBe(255);

@@ -33,6 +33,8 @@ program.exitOverride((err) => {
 
 for (const register of [registerDemo, registerEnvs]) register(program);
 (await import('./commands/train.js')).register(program); // train: teachers (PPO, DQN, SAC on tfjs)
+(await import('./commands/distill.js')).register(program); // distill: teacher -> small student (DAgger, js-f32 trainer)
+for (const c of [await import('./commands/inspect.js'), await import('./commands/eval.js')]) c.register(program); // inspect, eval: model files
 
 process.on('SIGINT', () => process.exit(EXIT.interrupted));
 await program.parseAsync(process.argv);

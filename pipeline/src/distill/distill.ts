@@ -71,6 +71,8 @@ export interface DistillOptions {
   lrPatience?: number;
   /** Smallest learning rate, as a fraction of lr. */
   minLrFraction?: number;
+  /** Decay of the weight average that is checked and shipped (0: ship the raw weights). */
+  emaDecay?: number;
   numEnvs?: number;
   /** DAgger rounds at most (round 0 is teacher-driven). */
   rounds?: number;
@@ -343,6 +345,16 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   const acts: TrainActivation[] = [...hidden.map(() => hiddenAct), 'none'];
   const trainer = new MlpTrainer({ sizes, activations: acts }, Math.max(batch, numEnvs), rng);
   const adam = new Adam(trainer.params.length, { lr });
+  // Polyak averaging: the student we check and ship is an exponential moving average of the
+  // weights, which removes most of the minibatch noise that keeps agreement bouncing near 0.99.
+  const emaDecay = opts.emaDecay ?? 0.995;
+  const averaged = new MlpTrainer({ sizes, activations: acts }, Math.max(batch, numEnvs), trainer.toLayers());
+  const updateAverage = (): void => {
+    const d = Math.min(emaDecay, (1 + steps) / (10 + steps));
+    const p = trainer.params;
+    const a = averaged.params;
+    for (let k = 0; k < p.length; k++) a[k] += (1 - d) * (p[k] - a[k]);
+  };
   const gaussian = out.kind === 'continuous' && spec.loss === 'kl';
   const teacherLogStd = spec.teacherLogStd ?? new Float32Array(0);
   const studentLogStd = gaussian ? teacherLogStd.slice() : new Float32Array(0);
@@ -375,6 +387,8 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     trainer.backward(grad);
     adam.step(trainer.params, trainer.grads);
     if (gaussian) adamStd.step(studentLogStd, gradLogStd);
+    steps++;
+    updateAverage();
     return l;
   };
 
@@ -387,7 +401,7 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   const yh = new Float32Array(H * outDim);
   const ah = new Float32Array(H * outDim);
   const heldOutMetrics = () => {
-    trainer.predict(xh, H, yh);
+    averaged.predict(xh, H, yh);
     const loss = lossOf(heldOut.targets.subarray(0, H * spec.targetDim), yh, H, null, null);
     if (out.kind === 'discrete') {
       let agree = 0;
@@ -400,7 +414,7 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     return { agreement: null, actionError: err / (H * outDim), loss };
   };
 
-  // Student as an actor on raw observations (DAgger rounds, return checks): the trainer's own
+  // Student as an actor on raw observations (DAgger rounds, return checks): the averaged net's
   // forward pass, which is the IR's maths (the final report runs the IR itself).
   let xa = new Float32Array(0);
   let ya = new Float32Array(0);
@@ -412,7 +426,7 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     for (let r = 0; r < n; r++) {
       for (let i = 0; i < obsDim; i++) xa[r * obsDim + i] = Math.fround(obs[r * obsDim + i] - norm.mean[i]) / norm.std[i];
     }
-    trainer.predict(xa, n, ya);
+    averaged.predict(xa, n, ya);
     if (out.kind === 'discrete') return Int32Array.from({ length: n }, (_, r) => argmaxRow(ya, r, outDim));
     const a = new Float32Array(n * outDim);
     squashActions(ya, n, outDim, squash, low, high, a);
@@ -468,14 +482,13 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     seed,
     backend: BACKEND,
   });
-  const buildStudent = () => studentModel(trainer, norm, head(), envId, cardBase());
+  const buildStudent = () => studentModel(averaged, norm, head(), envId, cardBase());
 
   while (stopReason === null) {
     let retentionChecked = false;
     for (let k = 0; k < trainStepsPerRound && stopReason === null; k += checkEvery) {
       let lossSum = 0;
       for (let s = 0; s < checkEvery; s++) lossSum += trainStep();
-      steps += checkEvery;
       metrics = heldOutMetrics();
       // Reduce-on-plateau: agreement near 1 needs the boundary states fitted precisely, which a
       // constant step size keeps shaking.

@@ -94,8 +94,13 @@ export function makeTargets(
     for (const raw of raws) {
       if (out.values === 'action') {
         for (let b = 0; b < batch; b++) {
-          const a = Math.round(raw[b]);
-          if (!(a >= 0 && a < n)) throw new EdgeDistillError('RUNTIME', `teacher returned action ${raw[b]}, not in 0..${n - 1}`, { field: 'action' });
+          const a = raw[b];
+          if (!(a >= 0 && a < n && a === Math.floor(a))) {
+            throw new EdgeDistillError('BAD_MODEL', `teacher returned action ${raw[b]}, not an integer in 0..${n - 1}`, {
+              field: 'action',
+              suggestion: 'is this a continuous-action teacher? pass the --env it was trained on',
+            });
+          }
           targets[b * n + a] += 1 / T;
         }
       } else if (spec.loss === 'mse') {

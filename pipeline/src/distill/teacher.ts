@@ -83,6 +83,13 @@ export function describeTeacher(t: TeacherLike, obsSpace: BoxSpace | null, actio
   const kind = t.outputKind;
   const head = t.model?.head;
   if (actionSpace?.kind === 'discrete' || (!actionSpace && head?.kind === 'discrete') || (!actionSpace && !head && kind !== 'action')) {
+    if (head?.kind === 'continuous') {
+      throw new EdgeDistillError('BAD_MODEL', `teacher has a continuous action head (${head.dim} values) but ${envName} has ${(actionSpace as { n: number }).n} discrete actions`, {
+        file,
+        field: 'action',
+        suggestion: 'pass the --env the teacher was trained on',
+      });
+    }
     if (kind === 'action') {
       if (!actionSpace) {
         throw new EdgeDistillError('BAD_ARGUMENT', 'a teacher that outputs actions needs --env to know the number of actions', { file, field: 'env' });

@@ -167,6 +167,7 @@ export function chooseOutput(proto: ModelProto, file: string, teacherOutput?: Ou
     } else if (op === 'Identity' && kind !== 'action') {
       tensor = n.input![0];
     } else if (op === 'Sub' && kind !== 'action' && isLogSumExpOf(prod, n)) {
+      notes.push(`x - logsumexp(x) normalization at the end: using "${n.input![0]}" as logits`);
       tensor = n.input![0];
     } else break;
   }

@@ -26,6 +26,8 @@ export const META = {
   head: 'head',
   card: 'policy_card',
   logStd: 'log_std',
+  obsDim: 'obs_dim',
+  outputName: 'output_name',
 } as const;
 
 /** Spaces as JSON (Gymnasium-like). Infinite bounds become null, since JSON has no Infinity. */
@@ -146,6 +148,8 @@ export function policyToModelProto(model: PolicyModel, opts: OnnxExportOptions =
     [META.actionSpace]: JSON.stringify(spaceToJSON(opts.actionSpace ?? actionSpaceOfHead(model))),
     [META.head]: JSON.stringify(h.kind === 'discrete' ? { kind: 'discrete', output: h.output, n: h.n } : { kind: 'continuous', dim: h.dim, squash: h.squash }),
     [META.card]: JSON.stringify(model.card),
+    [META.obsDim]: String(model.obsDim),
+    [META.outputName]: out,
   };
   if (opts.observationSpace) meta[META.observationSpace] = JSON.stringify(spaceToJSON(opts.observationSpace));
   if (h.kind === 'continuous' && h.logStd) meta[META.logStd] = JSON.stringify(Array.from(h.logStd));

@@ -24,7 +24,15 @@
  */
 import { argmaxRow, squashConstants } from '../ir/forward.js';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
-import { INT8_MAX, INT8_MIN, clamp, roundHalfAway, roundHalfEven, type ActivationParams } from './int8.js';
+import type { ActivationParams } from './int8.js';
+import { INT8_MAX, INT8_MIN, clamp } from './ops/clamp.js';
+import { roundHalfAway } from './ops/round-half-away.js';
+import { inverseScale, quantize } from './ops/quantize.js';
+import { dequantize as dequantizeOp } from './ops/dequantize.js';
+import { requantize } from './ops/requantize.js';
+import { accumulate } from './ops/accumulate.js';
+import { lookupTable } from './ops/lookup-table.js';
+import { planInt8, type Int8LayerPlan } from './plan.js';
 import type { QuantizedLayer, QuantizedPolicy } from './types.js';
 
 const f = Math.fround;
@@ -46,12 +54,12 @@ export interface Int8Trace {
 
 /** Float32 obs -> int8 with the QUANTIZE op's rounding. */
 export function quantizeInput(x: number, p: ActivationParams, rule: RequantizationRule): number {
-  const q = rule === 'fp32' ? roundHalfEven(f(x * f(1 / p.scale))) : roundHalfAway(x / p.scale);
-  return clamp(q + p.zeroPoint, INT8_MIN, INT8_MAX);
+  if (rule === 'fp32') return quantize(x, inverseScale(p.scale), p.zeroPoint);
+  return clamp(roundHalfAway(x / p.scale) + p.zeroPoint, INT8_MIN, INT8_MAX);
 }
 
 export function dequantize(q: number, p: ActivationParams): number {
-  return f((q - p.zeroPoint) * p.scale);
+  return dequantizeOp(q, p.scale, p.zeroPoint);
 }
 
 // ---- gemmlowp fixed point (TFLite builtin kernels) ----
@@ -103,16 +111,6 @@ export function multiplyByQuantizedMultiplier(acc: number, multiplier: number, s
 
 // ---- layers ----
 
-interface PreparedLayer {
-  readonly layer: QuantizedLayer;
-  /** fp32 rule: float32 multiplier per channel. */
-  readonly scaleF32: Float32Array;
-  /** fixedpoint rule: Q31 multiplier and shift per channel. */
-  readonly fixed: { multiplier: number; shift: number }[];
-  readonly actMin: number;
-  readonly lut: Int8Array | null;
-}
-
 /** 256-entry table of an int8 TANH / LOGISTIC: index q + 128. */
 export function activationTable(
   kind: 'tanh' | 'sigmoid',
@@ -120,54 +118,49 @@ export function activationTable(
   output: ActivationParams,
   rule: RequantizationRule,
 ): Int8Array {
-  const lut = new Int8Array(256);
-  const inv = f(1 / output.scale);
-  for (let q = INT8_MIN; q <= INT8_MAX; q++) {
-    const x = f(f(q - input.zeroPoint) * input.scale);
-    let y: number;
-    if (kind === 'tanh') y = f(Math.tanh(x));
-    else if (x > 100) y = 1;
-    else if (x < -100) y = 0;
-    else {
-      const e = Math.exp(x);
-      y = f(e / (1 + e));
-    }
-    const r = rule === 'fp32' ? roundHalfEven(f(f(y * inv) + output.zeroPoint)) : roundHalfAway(y / output.scale) + output.zeroPoint;
-    lut[q + 128] = clamp(r, INT8_MIN, INT8_MAX);
-  }
-  return lut;
+  return lookupTable(kind, input, output, rule === 'fp32' ? 'even' : 'away');
 }
 
-function prepare(layer: QuantizedLayer, rule: RequantizationRule): PreparedLayer {
-  const scaleF32 = new Float32Array(layer.outDim);
+/** gemmlowp rule: Q31 multiplier and shift per channel, table rounded half away. */
+interface FixedPointLayer {
+  readonly layer: QuantizedLayer;
+  readonly fixed: { multiplier: number; shift: number }[];
+  readonly actMin: number;
+  readonly lut: Int8Array | null;
+}
+
+function prepareFixedPoint(layer: QuantizedLayer): FixedPointLayer {
   const fixed: { multiplier: number; shift: number }[] = [];
   for (let c = 0; c < layer.outDim; c++) {
-    scaleF32[c] = f(f(layer.input.scale * layer.weightScales[c]) / layer.output.scale);
     fixed.push(quantizeMultiplier((layer.input.scale * layer.weightScales[c]) / layer.output.scale));
   }
   const actMin = layer.activation === 'relu' ? Math.max(INT8_MIN, layer.output.zeroPoint) : INT8_MIN;
   const lut =
     layer.activation === 'tanh' || layer.activation === 'sigmoid'
-      ? activationTable(layer.activation, layer.output, layer.activationOutput!, rule)
+      ? activationTable(layer.activation, layer.output, layer.activationOutput!, 'fixedpoint')
       : null;
-  return { layer, scaleF32, fixed, actMin, lut };
+  return { layer, fixed, actMin, lut };
 }
 
-function runLayer(p: PreparedLayer, x: Int8Array, rule: RequantizationRule): Int8Array {
-  const { layer } = p;
-  const { inDim, outDim, weight, bias } = layer;
-  const zpIn = layer.input.zeroPoint;
-  const zpOut = layer.output.zeroPoint;
+function runFixedPoint(p: FixedPointLayer, x: Int8Array): Int8Array {
+  const { inDim, outDim, weight, bias, input, output } = p.layer;
   const y = new Int8Array(outDim);
   for (let c = 0; c < outDim; c++) {
-    let acc = bias[c];
-    const wo = c * inDim;
-    for (let k = 0; k < inDim; k++) acc += (x[k] - zpIn) * weight[wo + k];
-    const r =
-      rule === 'fp32'
-        ? roundHalfEven(f(f(acc) * p.scaleF32[c]))
-        : multiplyByQuantizedMultiplier(acc, p.fixed[c].multiplier, p.fixed[c].shift);
-    let q = clamp(r + zpOut, p.actMin, INT8_MAX);
+    const acc = accumulate(bias[c], x, input.zeroPoint, weight, c * inDim, inDim);
+    const r = multiplyByQuantizedMultiplier(acc, p.fixed[c].multiplier, p.fixed[c].shift);
+    let q = clamp(r + output.zeroPoint, p.actMin, INT8_MAX);
+    if (p.lut) q = p.lut[q + 128];
+    y[c] = q;
+  }
+  return y;
+}
+
+/** One int8 layer under the float32 rule: accumulate, requantize, table. */
+export function runLayerInt8(p: Int8LayerPlan, x: Int8Array): Int8Array {
+  const y = new Int8Array(p.outDim);
+  for (let c = 0; c < p.outDim; c++) {
+    const acc = accumulate(p.bias[c], x, p.inZeroPoint, p.weight, c * p.inDim, p.inDim);
+    let q = requantize(acc, p.multipliers[c], p.outZeroPoint, p.actMin, p.actMax);
     if (p.lut) q = p.lut[q + 128];
     y[c] = q;
   }
@@ -202,7 +195,14 @@ export function forwardInt8Traced(
       field: 'obs',
     });
   }
-  const prepared = qp.layers.map((l) => prepare(l, rule));
+  const plan = rule === 'fp32' ? planInt8(qp) : null;
+  const fixed = rule === 'fp32' ? [] : qp.layers.map(prepareFixedPoint);
+  const run = (x: Int8Array): Int8Array[] => {
+    const outs: Int8Array[] = [];
+    if (plan) for (const p of plan.layers) outs.push((x = runLayerInt8(p, x)));
+    else for (const p of fixed) outs.push((x = runFixedPoint(p, x)));
+    return outs;
+  };
   const last = qp.layers[qp.layers.length - 1];
   const lastParams = last.activationOutput ?? last.output;
   const outDim = last.outDim;
@@ -221,12 +221,8 @@ export function forwardInt8Traced(
       }
       xq[i] = quantizeInput(v, qp.input, rule);
     }
-    const layerOuts: Int8Array[] = [];
-    let x: Int8Array = xq;
-    for (const p of prepared) {
-      x = runLayer(p, x, rule);
-      layerOuts.push(x);
-    }
+    const layerOuts = run(xq);
+    const x = layerOuts[layerOuts.length - 1];
     for (let c = 0; c < outDim; c++) {
       let v = dequantize(x[c], lastParams);
       if (model.head.kind === 'continuous') {

@@ -19,6 +19,7 @@ export {
   quantizeInput,
   dequantize,
   activationTable,
+  runLayerInt8,
   quantizeMultiplier,
   multiplyByQuantizedMultiplier,
   argmaxAgreement,
@@ -27,3 +28,5 @@ export {
   type Int8Trace,
 } from './forward-int8.js';
 export type { QuantizedLayer, QuantizedPolicy } from './types.js';
+export { planInt8, type Int8Plan, type Int8LayerPlan } from './plan.js';
+export * as int8Ops from './ops/index.js';

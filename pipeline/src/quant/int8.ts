@@ -7,11 +7,16 @@
  * representable in float32.
  */
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
+import { INT8_MAX, INT8_MIN, clamp } from './ops/clamp.js';
+import { roundHalfAway } from './ops/round-half-away.js';
+
+// The rounding and saturation ops live in ./ops (one per file); re-exported for existing callers.
+export { INT8_MAX, INT8_MIN, clamp } from './ops/clamp.js';
+export { roundHalfAway } from './ops/round-half-away.js';
+export { roundHalfEven } from './ops/round-half-even.js';
 
 const f = Math.fround;
 
-export const INT8_MIN = -128;
-export const INT8_MAX = 127;
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
@@ -20,21 +25,6 @@ export interface ActivationParams {
   readonly scale: number;
   /** int8 zero point. */
   readonly zeroPoint: number;
-}
-
-/** Round half away from zero (C's std::round / lround), as TFLite's converter rounds. */
-export function roundHalfAway(x: number): number {
-  return x < 0 ? -Math.round(-x) : Math.round(x);
-}
-
-/** Round half to even (C's nearbyint / lrintf in the default mode), as XNNPACK rounds. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x); // half up
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-export function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : x > hi ? hi : x;
 }
 
 /**

@@ -176,6 +176,9 @@ function noBackendError(
   skipped: { backend: BackendName; reason: string }[],
   failures: { backend: BackendName; error: unknown }[],
 ): EdgeDistillError {
+  // One backend tried, and it located a problem in the model itself: its own error says most.
+  const only = failures.length === 1 && skipped.length === 0 ? failures[0].error : null;
+  if (only instanceof EdgeDistillError && only.code !== 'UNSUPPORTED') return only;
   const all = [
     ...failures.map((f) => ({ backend: f.backend, text: reason(f.error) })),
     ...skipped.map((s) => ({ backend: s.backend, text: s.reason })),

@@ -17,6 +17,12 @@ export function ortWebDistDir(): string {
   return dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
 }
 
+/**
+ * Threads the wasm module was initialised with (set by the first open). Module state, not backend
+ * state: onnxruntime-web initialises its wasm once per process, even if the backend is re-created.
+ */
+let initThreads: number | null = null;
+
 export async function createOrtWebBackend(): Promise<Backend> {
   let ort: OrtModuleLike;
   let distDir: string;
@@ -30,12 +36,12 @@ export async function createOrtWebBackend(): Promise<Backend> {
     });
   }
   const wasm = ort.env.wasm as { numThreads?: number; wasmPaths?: unknown; proxy?: boolean };
-  wasm.wasmPaths = pathToFileURL(`${distDir}/`).href;
-  wasm.proxy = false;
-  wasm.numThreads = 1;
+  if (initThreads === null) {
+    wasm.wasmPaths = pathToFileURL(`${distDir}/`).href;
+    wasm.proxy = false;
+    wasm.numThreads = 1;
+  }
   const version = ort.env.versions?.web ?? ort.env.versions?.common ?? 'unknown';
-  /** Threads the wasm module was initialised with (set by the first open). */
-  let initThreads: number | null = null;
   return {
     name: 'ort-web',
     formats: ['onnx'],
@@ -52,7 +58,7 @@ export async function createOrtWebBackend(): Promise<Backend> {
       }
       try {
         const bytes = artifact.bytes ?? new Uint8Array(0);
-        const session = await ort.InferenceSession.create(bytes, sessionOptions('wasm', initThreads));
+        const session = await ort.InferenceSession.create(bytes, sessionOptions('wasm', initThreads as number));
         return new OrtSession(ort, session, 'ort-web', artifact.path, {
           library: 'onnxruntime-web',
           version,

@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { EdgeDistillError } from '@edgedistill/runtime/errors';
+import { action, printJson, bold, isTTY, parseIntList, parseNumber } from '../shared.js';
+
+interface DistillFlags {
+  teacher: string[];
+  env?: string;
+  student?: string;
+  out: string;
+  seed: string;
+  tau?: string;
+  loss?: string;
+  observations?: string;
+  maxSamples?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('distill')
+    .description('Distill a teacher (ONNX) into a small student (DAgger + KL/NLL/MSE, js-f32 trainer); writes OUT/student.onnx, OUT/policy.json and OUT/report.json.')
+    .requiredOption('--teacher <file>', 'teacher .onnx (repeat to average several teachers with the same spaces)', (v: string, acc?: string[]) => [...(acc ?? []), v])
+    .option('--env <id>', 'environment id, e.g. CartPole-v1 (needed unless --observations)')
+    .option('--student <sizes>', 'student hidden sizes (default: largest of 64,64 / 32,32 / 16,16 / 8,8 with <= 10% of the teacher parameters)')
+    .option('--out <dir>', 'output directory', 'distilled')
+    .option('--seed <n>', 'seed of weights, data and minibatches', '0')
+    .option('--tau <t>', 'teacher softmax temperature for kl (default 0.01 for q-values, 1 for logits)')
+    .option('--loss <name>', 'kl | nll | mse (default kl; nll for action-only teachers; mse for continuous)')
+    .option('--observations <file>', 'offline: distill on recorded states (.jsonl, .csv or .npy) instead of rollouts')
+    .option('--max-samples <n>', 'training budget in samples (gradient steps x batch)')
+    .option('--json', 'print the report as JSON')
+    .option('--quiet', 'print nothing but errors and the result')
+    .addHelpText('after', '\nExample:\n  $ edgedistill distill --teacher models/cartpole-v1/teacher.onnx --env CartPole-v1 --student 32,32 --out runs/cp-student --json')
+    .action(
+      action(async (opts: DistillFlags) => {
+        const { distill, writeDistillArtifacts } = await import('../../distill/index.js');
+        const loss = opts.loss as 'kl' | 'nll' | 'mse' | undefined;
+        if (loss !== undefined && !['kl', 'nll', 'mse'].includes(loss)) {
+          throw new EdgeDistillError('BAD_ARGUMENT', `unknown loss "${opts.loss}"`, { field: '--loss', suggestion: 'one of kl, nll, mse' });
+        }
+        const chatty = !opts.quiet && !opts.json;
+        const bar = chatty && isTTY() ? await progressBar() : null;
+        const { student, report } = await distill({
+          teacher: opts.teacher.length === 1 ? opts.teacher[0] : opts.teacher,
+          envId: opts.env ?? null,
+          observations: opts.observations ?? null,
+          hidden: opts.student ? parseIntList('--student', opts.student) : undefined,
+          seed: parseNumber('--seed', opts.seed),
+          tau: opts.tau === undefined ? undefined : parseNumber('--tau', opts.tau),
+          loss,
+          maxSamples: opts.maxSamples === undefined ? undefined : parseNumber('--max-samples', opts.maxSamples),
+          onProgress: bar ? (p) => bar.update(p) : undefined,
+        }).finally(() => bar?.stop());
+        const files = await writeDistillArtifacts(opts.out, student, report);
+        if (opts.json) return printJson(report);
+        if (opts.quiet) return;
+        const held = report.agreement !== null ? `agreement ${(report.agreement * 100).toFixed(2)}%` : `action error ${report.actionError?.toFixed(4)}`;
+        const ret = report.returnRetention !== null ? `, return retention ${(report.returnRetention * 100).toFixed(1)}% (student ${report.student.return?.mean.toFixed(1)}, teacher ${report.teacher.return?.mean.toFixed(1)}, random ${report.random.return?.mean.toFixed(1)})` : '';
+        console.log(`${bold(report.env ?? 'offline')} student ${report.student.hidden.join('x')} (${report.student.params} params): ${held}${ret}; ${report.samples} samples in ${report.wallSeconds.toFixed(1)} s on ${report.backend}; ${report.targetsMet ? 'targets met' : `stopped: ${report.stopReason}`}`);
+        for (const f of [files.onnx, files.policy, files.report]) console.log(`  wrote ${f}`);
+      }),
+    );
+}
+
+/** cli-progress bar (TTY only) showing the held-out agreement (or action error) as it climbs. */
+async function progressBar() {
+  const { SingleBar, Presets } = (await import('cli-progress')).default;
+  const bar = new SingleBar({ format: 'distill |{bar}| {metric} | round {round} beta {beta} | {samples} samples | {seconds}s', hideCursor: true }, Presets.shades_classic);
+  bar.start(100, 0, { metric: '-', round: 0, beta: 1, samples: 0, seconds: 0 });
+  return {
+    update(p: { agreement: number | null; actionError: number | null; round: number; beta: number; samples: number; seconds: number }) {
+      const v = p.agreement !== null ? p.agreement * 100 : Math.max(0, 100 - (p.actionError ?? 1) * 100);
+      const metric = p.agreement !== null ? `agreement ${(p.agreement * 100).toFixed(2)}%` : `action error ${p.actionError?.toFixed(4)}`;
+      bar.update(Math.min(100, v), { metric, round: p.round, beta: p.beta.toFixed(3), samples: p.samples, seconds: p.seconds.toFixed(1) });
+    },
+    stop: () => bar.stop(),
+  };
+}

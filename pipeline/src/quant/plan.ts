@@ -1,0 +1,63 @@
+/**
+ * The int8 execution plan of a QuantizedPolicy under the float32 requantization rule (XNNPACK /
+ * LiteRT, onnxruntime MLAS): every constant an int8 kernel derives from the file's scales, computed
+ * once, here. forwardInt8 runs it; the ONNX, JS and C exporters embed it, so all of them compute the
+ * same integers.
+ */
+import { INT8_MAX, INT8_MIN } from './ops/clamp.js';
+import { inverseScale } from './ops/quantize.js';
+import { requantMultiplier } from './ops/requantize.js';
+import { lookupTable } from './ops/lookup-table.js';
+import type { ActivationParams } from './int8.js';
+import type { QuantizedPolicy } from './types.js';
+
+export interface Int8LayerPlan {
+  readonly inDim: number;
+  readonly outDim: number;
+  /** Row-major [outDim][inDim], symmetric (zero point 0). */
+  readonly weight: Int8Array;
+  readonly bias: Int32Array;
+  readonly inZeroPoint: number;
+  /** Requantization multiplier per output channel: float32(float32(inS * wS[c]) / outS). */
+  readonly multipliers: Float32Array;
+  readonly outZeroPoint: number;
+  /** Saturation bounds after requantization: a fused ReLU raises the minimum to the zero point. */
+  readonly actMin: number;
+  readonly actMax: number;
+  /** TANH / LOGISTIC table (index q + 128) applied after requantization, else null. */
+  readonly lut: Int8Array | null;
+  /** Parameters of this layer's final int8 output (the table's output when there is one). */
+  readonly output: ActivationParams;
+}
+
+export interface Int8Plan {
+  /** float32(1 / input.scale) and the input zero point: QUANTIZE of the normalized observation. */
+  readonly inputInvScale: number;
+  readonly input: ActivationParams;
+  readonly layers: readonly Int8LayerPlan[];
+  /** DEQUANTIZE parameters of the last layer's output. */
+  readonly output: ActivationParams;
+}
+
+export function planInt8(qp: QuantizedPolicy): Int8Plan {
+  const layers = qp.layers.map((l): Int8LayerPlan => {
+    const multipliers = new Float32Array(l.outDim);
+    for (let c = 0; c < l.outDim; c++) multipliers[c] = requantMultiplier(l.input.scale, l.weightScales[c], l.output.scale);
+    const lut =
+      l.activation === 'tanh' || l.activation === 'sigmoid' ? lookupTable(l.activation, l.output, l.activationOutput!, 'even') : null;
+    return {
+      inDim: l.inDim,
+      outDim: l.outDim,
+      weight: l.weight,
+      bias: l.bias,
+      inZeroPoint: l.input.zeroPoint,
+      multipliers,
+      outZeroPoint: l.output.zeroPoint,
+      actMin: l.activation === 'relu' ? Math.max(INT8_MIN, l.output.zeroPoint) : INT8_MIN,
+      actMax: INT8_MAX,
+      lut,
+      output: l.activationOutput ?? l.output,
+    };
+  });
+  return { inputInvScale: inverseScale(qp.input.scale), input: qp.input, layers, output: layers[layers.length - 1].output };
+}
