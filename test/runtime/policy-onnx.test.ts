@@ -44,6 +44,8 @@ describe('ONNX policies on ort-node and ort-web', () => {
     const p = await loadPolicy(path);
     expect(p.backend).toBe('ort-node');
     expect(p.sync).toBe(false);
+    expect(p.backendInfo).toMatchObject({ library: 'onnxruntime-node', threads: 1 });
+    expect(web.backendInfo).toMatchObject({ library: 'onnxruntime-web', threads: 1 });
     await p.dispose();
   });
 

@@ -17,9 +17,10 @@ import { forward } from '../ir/forward.js';
 import type { PolicyModel } from '../ir/types.js';
 import { Adam } from './adam.js';
 import { evaluateReturns, randomPolicy, type BatchPolicy, type ReturnSummary } from './evaluate.js';
-import { makeLabelSpec, makeTargets, type LabelSpec, type LossName } from './labels.js';
-import { argmaxRow, gaussianKlLoss, klFromProbs, mseLoss, squashActions, squashBackward } from './losses.js';
+import { makeLabeler, makeLabelSpec, type LossName } from './labels.js';
+import { argmaxRow } from './losses.js';
 import { MlpTrainer, mlpParamCount, type TrainActivation } from './mlp-train.js';
+import { normalizeRows, Objective } from './objective.js';
 import type { Matrix } from './npy.js';
 import { readObservations } from './observations.js';
 import { DistillBuffer } from './replay.js';
@@ -169,33 +170,6 @@ async function resolveTeachers(
     } else out.push(x);
   }
   return out;
-}
-
-/** Batched labelling by all teachers; buffers grow to the largest batch seen. */
-function makeLabeler(teachers: readonly TeacherLike[], spec: LabelSpec): Labeler {
-  let cap = 0;
-  let targets = new Float32Array(0);
-  let actions = new Float32Array(0);
-  let scratch = new Float32Array(0);
-  return async (obs, n) => {
-    if (n > cap) {
-      cap = n;
-      targets = new Float32Array(n * spec.targetDim);
-      actions = new Float32Array(n * spec.actionDim);
-      scratch = new Float32Array(n * spec.targetDim);
-    }
-    const x = obs.length === n * teachers[0].obsDim ? obs : obs.subarray(0, n * teachers[0].obsDim);
-    const raws = await Promise.all(teachers.map((t) => t.runBatch(x, n)));
-    raws.forEach((r, k) => {
-      if (r.length < n * teachers[k].outDim || !r.subarray(0, n * teachers[k].outDim).every(Number.isFinite)) {
-        throw new EdgeDistillError('RUNTIME', `teacher returned ${r.length} values for ${n} rows (or non-finite values)`, {
-          file: teachers[k].file,
-        });
-      }
-    });
-    makeTargets(spec, raws, n, targets, actions, scratch);
-    return { targets, actions };
-  };
 }
 
 /** Labels every row of a matrix in chunks (offline mode). */
@@ -355,38 +329,21 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     const a = averaged.params;
     for (let k = 0; k < p.length; k++) a[k] += (1 - d) * (p[k] - a[k]);
   };
-  const gaussian = out.kind === 'continuous' && spec.loss === 'kl';
-  const teacherLogStd = spec.teacherLogStd ?? new Float32Array(0);
-  const studentLogStd = gaussian ? teacherLogStd.slice() : new Float32Array(0);
-  const gradLogStd = new Float32Array(studentLogStd.length);
-  const adamStd = new Adam(studentLogStd.length, { lr });
-  const head = () => studentHead(spec, gaussian ? studentLogStd : null);
+  const objective = new Objective(spec);
+  const gaussian = objective.gaussian;
+  const adamStd = new Adam(objective.studentLogStd.length, { lr });
+  const head = () => studentHead(spec, gaussian ? objective.studentLogStd : null);
   const xb = new Float32Array(batch * obsDim);
   const tb = new Float32Array(batch * spec.targetDim);
-  const grad = new Float32Array(Math.max(batch, numEnvs) * outDim);
-  const actBuf = new Float32Array(Math.max(batch, numEnvs) * outDim);
-  const low = out.kind === 'continuous' ? out.low : new Float32Array(0);
-  const high = out.kind === 'continuous' ? out.high : new Float32Array(0);
-  const squash = out.kind === 'continuous' ? out.squash : 'none';
-
-  /** Loss on rows of student outputs y vs targets t; writes the gradient when g is given. */
-  const lossOf = (t: Float32Array, y: Float32Array, n: number, g: Float32Array | null, gStd: Float32Array | null): number => {
-    if (out.kind === 'discrete') return spec.loss === 'mse' ? mseLoss(t, y, n, outDim, g) : klFromProbs(t, y, n, outDim, g);
-    if (gaussian) return gaussianKlLoss(t, teacherLogStd, y, studentLogStd, n, outDim, g, gStd);
-    const a = n <= actBuf.length / outDim ? actBuf : new Float32Array(n * outDim);
-    squashActions(y, n, outDim, squash, low, high, a);
-    const l = mseLoss(t, a, n, outDim, g);
-    if (g) squashBackward(y, n, outDim, squash, low, high, g);
-    return l;
-  };
+  const grad = new Float32Array(batch * outDim);
 
   const trainStep = (): number => {
     train.sample(rng, batch, xb, tb, norm.mean, norm.std);
     const y = trainer.forward(xb, batch);
-    const l = lossOf(tb, y, batch, grad, gaussian ? gradLogStd : null);
+    const l = objective.loss(tb, y, batch, grad, gaussian);
     trainer.backward(grad);
     adam.step(trainer.params, trainer.grads);
-    if (gaussian) adamStd.step(studentLogStd, gradLogStd);
+    if (gaussian) adamStd.step(objective.studentLogStd, objective.gradLogStd);
     steps++;
     updateAverage();
     return l;
@@ -395,24 +352,9 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   // Held-out rows, normalized once (the normalization is fixed from here on).
   const H = heldOut.size;
   const xh = new Float32Array(H * obsDim);
-  for (let r = 0; r < H; r++) {
-    for (let i = 0; i < obsDim; i++) xh[r * obsDim + i] = Math.fround(heldOut.obs[r * obsDim + i] - norm.mean[i]) / norm.std[i];
-  }
+  normalizeRows(heldOut.obs, H, obsDim, norm.mean, norm.std, xh);
   const yh = new Float32Array(H * outDim);
-  const ah = new Float32Array(H * outDim);
-  const heldOutMetrics = () => {
-    averaged.predict(xh, H, yh);
-    const loss = lossOf(heldOut.targets.subarray(0, H * spec.targetDim), yh, H, null, null);
-    if (out.kind === 'discrete') {
-      let agree = 0;
-      for (let r = 0; r < H; r++) if (argmaxRow(yh, r, outDim) === heldOut.actions[r]) agree++;
-      return { agreement: agree / H, actionError: null, loss };
-    }
-    squashActions(yh, H, outDim, squash, low, high, ah);
-    let err = 0;
-    for (let k = 0; k < H * outDim; k++) err += Math.abs(ah[k] - heldOut.actions[k]);
-    return { agreement: null, actionError: err / (H * outDim), loss };
-  };
+  const heldOutMetrics = () => objective.heldOut(averaged.predict(xh, H, yh), heldOut.targets, heldOut.actions, H);
 
   // Student as an actor on raw observations (DAgger rounds, return checks): the averaged net's
   // forward pass, which is the IR's maths (the final report runs the IR itself).
@@ -423,14 +365,8 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
       xa = new Float32Array(n * obsDim);
       ya = new Float32Array(n * outDim);
     }
-    for (let r = 0; r < n; r++) {
-      for (let i = 0; i < obsDim; i++) xa[r * obsDim + i] = Math.fround(obs[r * obsDim + i] - norm.mean[i]) / norm.std[i];
-    }
-    averaged.predict(xa, n, ya);
-    if (out.kind === 'discrete') return Int32Array.from({ length: n }, (_, r) => argmaxRow(ya, r, outDim));
-    const a = new Float32Array(n * outDim);
-    squashActions(ya, n, outDim, squash, low, high, a);
-    return a;
+    normalizeRows(obs, n, obsDim, norm.mean, norm.std, xa);
+    return objective.actions(averaged.predict(xa, n, ya), n);
   };
 
   // Baselines on the evaluation seeds.

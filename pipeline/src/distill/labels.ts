@@ -10,7 +10,8 @@
  */
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { argmaxRow, softmaxRows, unsquashAction } from './losses.js';
-import type { TeacherOutput } from './teacher.js';
+import type { Labeler } from './rollouts.js';
+import type { TeacherLike, TeacherOutput } from './teacher.js';
 
 export type LossName = 'kl' | 'nll' | 'mse';
 
@@ -139,4 +140,31 @@ export function makeTargets(
       }
     }
   }
+}
+
+/** Batched labelling by all teachers; buffers grow to the largest batch seen. */
+export function makeLabeler(teachers: readonly TeacherLike[], spec: LabelSpec): Labeler {
+  let cap = 0;
+  let targets = new Float32Array(0);
+  let actions = new Float32Array(0);
+  let scratch = new Float32Array(0);
+  return async (obs, n) => {
+    if (n > cap) {
+      cap = n;
+      targets = new Float32Array(n * spec.targetDim);
+      actions = new Float32Array(n * spec.actionDim);
+      scratch = new Float32Array(n * spec.targetDim);
+    }
+    const x = obs.length === n * teachers[0].obsDim ? obs : obs.subarray(0, n * teachers[0].obsDim);
+    const raws = await Promise.all(teachers.map((t) => t.runBatch(x, n)));
+    raws.forEach((r, k) => {
+      if (r.length < n * teachers[k].outDim || !r.subarray(0, n * teachers[k].outDim).every(Number.isFinite)) {
+        throw new EdgeDistillError('RUNTIME', `teacher returned ${r.length} values for ${n} rows (or non-finite values)`, {
+          file: teachers[k].file,
+        });
+      }
+    });
+    makeTargets(spec, raws, n, targets, actions, scratch);
+    return { targets, actions };
+  };
 }

@@ -19,6 +19,12 @@ export function int8Tensor(name: string, dims: number[], values: ArrayLike<numbe
   return { name, dataType: DataType.INT8, dims, rawData: raw };
 }
 
+export function uint8Tensor(name: string, dims: number[], values: ArrayLike<number>): TensorProto {
+  const raw = Buffer.alloc(values.length);
+  for (let i = 0; i < values.length; i++) raw.writeUInt8(values[i], i);
+  return { name, dataType: DataType.UINT8, dims, rawData: raw };
+}
+
 export function int32Tensor(name: string, dims: number[], values: ArrayLike<number>): TensorProto {
   const raw = Buffer.alloc(values.length * 4);
   for (let i = 0; i < values.length; i++) raw.writeInt32LE(values[i], i * 4);

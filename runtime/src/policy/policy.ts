@@ -24,6 +24,7 @@ class BasePolicy {
   protected readonly obsDim: number;
   protected readonly outDim: number;
   protected readonly maxBatch: number;
+  readonly backendInfo: Readonly<Record<string, unknown>>;
 
   constructor(
     protected readonly session: BackendSession,
@@ -34,6 +35,7 @@ class BasePolicy {
     this.obsDim = metadata.obsDim;
     this.outDim = metadata.head.outDim;
     this.maxBatch = maxBatch;
+    this.backendInfo = session.info;
     this.x1 = new Float32Array(this.obsDim);
     this.src = { file: metadata.artifact.path, backend, outputName: metadata.head.outputName };
   }

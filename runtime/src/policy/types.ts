@@ -82,6 +82,8 @@ export interface Policy {
   readonly metadata: PolicyMetadata;
   /** The backend that runs this policy. */
   readonly backend: BackendName;
+  /** What the backend reports about itself, for reports: library, version, threads, wasm file. */
+  readonly backendInfo: Readonly<Record<string, unknown>>;
   /** True for {@link SyncPolicy} (the `js` backend). */
   readonly sync: boolean;
   /** Action for one observation. */

@@ -1,0 +1,138 @@
+/**
+ * QuantizedPolicy -> int8 ONNX in QDQ form (opset 13), which onnxruntime fuses into integer
+ * kernels (QGemm) and which computes, value for value, what the int8 TFLite computes in LiteRT and
+ * what forwardInt8 computes:
+ *
+ *   obs -> normalization (float, as the fp32 graph)
+ *       -> Mul float32(1 / s_in) -> QuantizeLinear(scale 1, zp_in)              obs_q   uint8
+ *   per layer:
+ *       DequantizeLinear(x_q, s_in, zp_in)
+ *       DequantizeLinear(W int8 [out, in], w_scale [out], zp 0, axis 0)      (Gemm transB = 1)
+ *       DequantizeLinear(b int32 [out], s_in * w_scale [out], axis 0)
+ *       Gemm -> [Relu] -> QuantizeLinear(s_out, zp_out)                       uint8
+ *       [tanh / sigmoid: Cast int32 -> Gather(256-entry uint8 table)]
+ *   -> DequantizeLinear(s_last, zp_last) -> head post-processing (float, as the fp32 graph)
+ *
+ * Two places deliberately differ from the textbook QDQ graph, so no runtime can round differently:
+ * - the input is multiplied by float32(1 / scale) and quantized with scale 1 (QuantizeLinear
+ *   divides; TFLite/XNNPACK multiply by the float32 reciprocal; both round the product half to even);
+ * - tanh / sigmoid are the int8 lookup table every int8 runtime builds (ops/lookup-table.ts), as a
+ *   Gather, instead of a float Tanh between DQ and Q whose result depends on the runtime's tanh.
+ * Activations are uint8 with zero point zp_int8 + 128 (identical integers shifted by 128; see below).
+ * The Relu before a QuantizeLinear whose zero point is 0 is what onnxruntime folds away.
+ */
+import type { PolicyModel } from '../ir/types.js';
+import { onnx, DataType, type NodeProto, type TensorProto } from '../onnx/proto.js';
+import { policyToModelProto, type OnnxExportOptions } from '../onnx/write.js';
+import { planInt8 } from '../quant/plan.js';
+import type { QuantizedPolicy } from '../quant/types.js';
+import { floatTensor, int32Tensor, int8Tensor, intAttr, node, spliceLayers, uint8Tensor } from './onnx-tensors.js';
+
+export interface OnnxInt8Options extends OnnxExportOptions {
+  /**
+   * How int8 tanh / sigmoid layers are written: `table` (default, exact everywhere) or `float`
+   * (DequantizeLinear -> Tanh/Sigmoid -> QuantizeLinear; the result depends on the runtime's float
+   * tanh, kept for experiments).
+   */
+  readonly activation?: 'table' | 'float';
+  /**
+   * How the input is quantized: `reciprocal` (default: Mul by float32(1/s), QuantizeLinear scale 1,
+   * as TFLite) or `divide` (QuantizeLinear with scale s, the textbook form).
+   */
+  readonly inputQuantize?: 'reciprocal' | 'divide';
+}
+
+/** The int8 ModelProto of a quantized policy. */
+export function quantizedToModelProto(qp: QuantizedPolicy, opts: OnnxInt8Options = {}) {
+  const model: PolicyModel = qp.model;
+  const base = policyToModelProto(model, {
+    ...opts,
+    metadata: { variant: 'int8', calibration_samples: String(qp.calibrationSamples), ...(opts.metadata ?? {}) },
+  });
+  const plan = planInt8(qp);
+  return spliceLayers(base, ({ input, output }) => {
+    const nodes: NodeProto[] = [];
+    const inits: TensorProto[] = [];
+    const scalarF = (name: string, v: number) => (inits.push(floatTensor(name, [], [v])), name);
+    // Activations are uint8 (the int8 zero point + 128, same scale: the same real values and the same
+    // integers shifted by 128). onnxruntime turns int8 Q/DQ pairs into uint8 ones on x86, and a Gemm
+    // whose input and output types then differ is left in float; uint8 throughout avoids that.
+    const zpU8 = (name: string, zp: number) => (inits.push(uint8Tensor(name, [], [zp + 128])), name);
+
+    // Input: float32 -> int8.
+    let x = 'obs_q';
+    const inZp = zpU8('obs_q.zero_point', plan.input.zeroPoint);
+    if ((opts.inputQuantize ?? 'reciprocal') === 'reciprocal') {
+      nodes.push(node('Mul', 'obs_q.scaled', [input, scalarF('obs_q.inv_scale', plan.inputInvScale)], ['obs_q.scaled']));
+      nodes.push(node('QuantizeLinear', 'obs_q.quantize', ['obs_q.scaled', scalarF('obs_q.unit_scale', 1), inZp], [x]));
+    } else {
+      nodes.push(node('QuantizeLinear', 'obs_q.quantize', [input, scalarF('obs_q.scale', plan.input.scale), inZp], [x]));
+    }
+    let xScale = plan.input.scale;
+    let xZp = plan.input.zeroPoint;
+
+    qp.layers.forEach((l, i) => {
+      const p = plan.layers[i];
+      const at = `layers.${i}`;
+      const dqIn = `${at}.input`;
+      nodes.push(node('DequantizeLinear', `${at}.input_dq`, [x, scalarF(`${at}.input_scale`, xScale), zpU8(`${at}.input_zero_point`, xZp)], [dqIn]));
+      inits.push(
+        int8Tensor(`${at}.weight_q`, [l.outDim, l.inDim], l.weight),
+        floatTensor(`${at}.weight_scale`, [l.outDim], l.weightScales),
+        int8Tensor(`${at}.weight_zero_point`, [l.outDim], new Int8Array(l.outDim)),
+        int32Tensor(`${at}.bias_q`, [l.outDim], l.bias),
+        floatTensor(`${at}.bias_scale`, [l.outDim], l.biasScales),
+      );
+      nodes.push(
+        node('DequantizeLinear', `${at}.weight_dq`, [`${at}.weight_q`, `${at}.weight_scale`, `${at}.weight_zero_point`], [`${at}.weight`], [intAttr('axis', 0)]),
+        node('DequantizeLinear', `${at}.bias_dq`, [`${at}.bias_q`, `${at}.bias_scale`], [`${at}.bias`], [intAttr('axis', 0)]),
+        node('Gemm', `${at}.gemm`, [dqIn, `${at}.weight`, `${at}.bias`], [`${at}.gemm`], [intAttr('transB', 1)]),
+      );
+      let y = `${at}.gemm`;
+      if (l.activation === 'relu') {
+        nodes.push(node('Relu', `${at}.relu`, [y], [`${at}.relu`]));
+        y = `${at}.relu`;
+      }
+      const yq = `${at}.output_q`;
+      nodes.push(
+        node('QuantizeLinear', `${at}.output_quantize`, [y, scalarF(`${at}.output_scale`, l.output.scale), zpU8(`${at}.output_zero_point`, l.output.zeroPoint)], [yq]),
+      );
+      x = yq;
+      xScale = l.output.scale;
+      xZp = l.output.zeroPoint;
+      if (p.lut) {
+        const kind = l.activation as 'tanh' | 'sigmoid';
+        const a = l.activationOutput!;
+        if ((opts.activation ?? 'table') === 'table') {
+          // uint8 code u = q + 128 is the table index directly.
+          inits.push(uint8Tensor(`${at}.${kind}_table`, [256], Array.from(p.lut, (v) => v + 128)));
+          nodes.push(
+            node('Cast', `${at}.${kind}_index`, [x], [`${at}.${kind}_index`], [intAttr('to', DataType.INT32)]),
+            node('Gather', `${at}.${kind}`, [`${at}.${kind}_table`, `${at}.${kind}_index`], [`${at}.${kind}_q`], [intAttr('axis', 0)]),
+          );
+        } else {
+          nodes.push(
+            node('DequantizeLinear', `${at}.${kind}_dq`, [x, `${at}.output_scale`, `${at}.output_zero_point`], [`${at}.${kind}_in`]),
+            node(kind === 'tanh' ? 'Tanh' : 'Sigmoid', `${at}.${kind}`, [`${at}.${kind}_in`], [`${at}.${kind}_out`]),
+            node(
+              'QuantizeLinear',
+              `${at}.${kind}_quantize`,
+              [`${at}.${kind}_out`, scalarF(`${at}.${kind}_scale`, a.scale), zpU8(`${at}.${kind}_zero_point`, a.zeroPoint)],
+              [`${at}.${kind}_q`],
+            ),
+          );
+        }
+        x = `${at}.${kind}_q`;
+        xScale = a.scale;
+        xZp = a.zeroPoint;
+      }
+    });
+    nodes.push(node('DequantizeLinear', 'output.dequantize', [x, scalarF('output.scale', xScale), zpU8('output.zero_point', xZp)], [output]));
+    return { nodes, inits };
+  });
+}
+
+/** Serialized int8 ONNX bytes of a quantized policy. */
+export function quantizedToOnnx(qp: QuantizedPolicy, opts: OnnxInt8Options = {}): Uint8Array {
+  return onnx.ModelProto.encode(quantizedToModelProto(qp, opts)).finish();
+}
