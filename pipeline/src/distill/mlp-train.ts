@@ -456,9 +456,10 @@ export class MlpTrainer {
 
   /**
    * Backward pass for the last forward: dOut is dLoss/dOutput (batch*outDim). Overwrites `grads`
-   * (it does not accumulate across calls).
+   * (it does not accumulate across calls). When dInput is given it receives dLoss/dInput
+   * (a head on a shared trunk passes its input gradient down).
    */
-  backward(dOut: Float32Array): void {
+  backward(dOut: Float32Array, dInput: Float32Array | null = null): void {
     const x = this.lastInput;
     if (x === null) throw new Error('MlpTrainer.backward called before forward');
     const batch = this.lastBatch;
@@ -479,7 +480,7 @@ export class MlpTrainer {
         this.w[l],
         this.dw[l],
         this.db[l],
-        l === 0 ? null : this.deltas[l - 1],
+        l === 0 ? dInput : this.deltas[l - 1],
       );
     }
   }

@@ -72,7 +72,8 @@ class BasePolicy {
 
 /** ORT / LiteRT: every run is a promise. */
 export class AsyncPolicy extends BasePolicy implements Policy {
-  async forward(obs: Observation): Promise<Float32Array> {
+  /** One observation through the session (one await: no nested async layers per step). */
+  private async run1(obs: Observation): Promise<Float32Array> {
     this.live();
     // Reuse the batch-1 buffer unless a previous call (not awaited) may still be reading it.
     const reuse = !this.inFlight;
@@ -86,8 +87,12 @@ export class AsyncPolicy extends BasePolicy implements Policy {
     }
   }
 
-  async act(obs: Observation): Promise<PolicyAction> {
-    return decodeAction(await this.forward(obs), 0, this.metadata.actionSpace, this.src);
+  forward(obs: Observation): Promise<Float32Array> {
+    return this.run1(obs);
+  }
+
+  act(obs: Observation): Promise<PolicyAction> {
+    return this.run1(obs).then((out) => decodeAction(out, 0, this.metadata.actionSpace, this.src));
   }
 
   async actBatch(obs: ObservationBatch, batch?: number): Promise<PolicyAction[]> {
