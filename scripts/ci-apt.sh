@@ -3,6 +3,7 @@
 set -euo pipefail
 PKGS=(python3-onnx python3-torch)
 PKGS+=(qemu-user-static binfmt-support openssh-server rsync)  # emulated ARM devices (scripts/device)
+PKGS+=(chromium)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

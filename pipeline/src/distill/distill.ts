@@ -59,7 +59,7 @@ export interface DistillOptions {
   envId?: string | null;
   /** Offline mode: recorded states (file path or matrix) labelled by the teacher; no rollouts. */
   observations?: string | Matrix | null;
-  /** Student hidden sizes; default: the largest of 64,64 / 32,32 / 16,16 / 8,8 with <= 10% of the teacher's parameters. */
+  /** Student hidden sizes; default: the env's preferred size (32,32; 64,64 on Pendulum), smaller if needed to stay <= 10% of the teacher's parameters. */
   hidden?: readonly number[];
   activation?: 'relu' | 'tanh';
   loss?: LossName;
@@ -239,7 +239,7 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   const outDim = out.kind === 'discrete' ? out.n : out.dim;
   const tParams = teachers.map(teacherParams);
   const teacherParamCount = tParams.every((p) => p !== null) ? Math.max(...(tParams as number[])) : null;
-  const hidden = opts.hidden ? [...opts.hidden] : defaultHidden(teacherParamCount, obsDim, outDim);
+  const hidden = opts.hidden ? [...opts.hidden] : defaultHidden(teacherParamCount, obsDim, outDim, envId);
   const hiddenAct: TrainActivation = opts.activation ?? 'relu';
   const label = makeLabeler(teachers, spec);
   const vec: VectorEnv | null = envId !== null && !opts.observations ? makeVectorEnv(envId, numEnvs) : null;

@@ -3,12 +3,31 @@ import type { ObsNormalization, PolicyCard, PolicyHead, PolicyModel } from '../i
 import type { LabelSpec } from './labels.js';
 import { mlpParamCount, type MlpTrainer } from './mlp-train.js';
 
-/** Default hidden sizes, largest first: the first whose parameter count is <= maxFraction of the teacher's. */
+/** Student sizes, largest first. */
 export const STUDENT_SIZES: readonly (readonly number[])[] = [[64, 64], [32, 32], [16, 16], [8, 8]];
 
-export function defaultHidden(teacherParams: number | null, obsDim: number, outDim: number, maxFraction = 0.1): number[] {
-  if (teacherParams === null) return [32, 32];
-  for (const h of STUDENT_SIZES) {
+/**
+ * Preferred student per environment (measured: 32,32 reaches the discrete targets in fewer
+ * seconds than 64,64, whose extra capacity only pays on Pendulum's fine torque control).
+ */
+export const PREFERRED_STUDENT: Readonly<Record<string, readonly number[]>> = {
+  'CartPole-v1': [32, 32],
+  'Acrobot-v1': [32, 32],
+  'MountainCar-v0': [32, 32],
+  'MountainCarContinuous-v0': [32, 32],
+  'Pendulum-v1': [64, 64],
+};
+
+/**
+ * Default hidden sizes: the env's preferred size (64,64 for unknown envs), or the next smaller
+ * one in STUDENT_SIZES, so the student has at most maxFraction of the teacher's parameters.
+ * Without a teacher parameter count, the preferred size.
+ */
+export function defaultHidden(teacherParams: number | null, obsDim: number, outDim: number, envId: string | null = null, maxFraction = 0.1): number[] {
+  const preferred = (envId && PREFERRED_STUDENT[envId]) || STUDENT_SIZES[0];
+  if (teacherParams === null) return [...preferred];
+  const start = Math.max(0, STUDENT_SIZES.findIndex((h) => h[0] <= preferred[0]));
+  for (const h of STUDENT_SIZES.slice(start)) {
     if (mlpParamCount([obsDim, ...h, outDim]) <= maxFraction * teacherParams) return [...h];
   }
   return [...STUDENT_SIZES[STUDENT_SIZES.length - 1]];

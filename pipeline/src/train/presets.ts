@@ -26,7 +26,7 @@ export const DQN_PRESETS: Record<string, Partial<DqnHyper>> = {
 export const SAC_PRESETS: Record<string, Partial<SacHyper>> = {
   'Pendulum-v1': { totalSteps: 20_000, learningStarts: 1000, policyLr: 1e-3, qLr: 1e-3, batchSize: 128 },
   'MountainCarContinuous-v0': {
-    totalSteps: 30_000,
+    totalSteps: 25_000,
     learningStarts: 10_000,
     warmup: 'linear',
     bufferSize: 50_000,
@@ -34,9 +34,9 @@ export const SAC_PRESETS: Record<string, Partial<SacHyper>> = {
     tau: 0.01,
     alpha: 0.1,
     autotune: false,
-    batchSize: 256,
-    policyLr: 3e-4,
-    qLr: 3e-4,
+    batchSize: 128,
+    policyLr: 1e-3,
+    qLr: 1e-3,
   },
 };
 
