@@ -184,7 +184,7 @@ describe('default student size', () => {
   it('is the env preference, shrunk to stay within 10% of the teacher parameters', () => {
     const cartPole256 = 4 * 256 + 256 + 256 * 256 + 256 + 256 * 2 + 2; // a 256,256 CartPole teacher
     expect(defaultHidden(cartPole256, 4, 2, 'CartPole-v1')).toEqual([32, 32]);
-    expect(defaultHidden(3 * 256 + 256 + 256 * 256 + 256 + 256 + 1, 3, 1, 'Pendulum-v1')).toEqual([64, 64]);
+    expect(defaultHidden(3 * 256 + 256 + 256 * 256 + 256 + 256 + 1, 3, 1, 'Pendulum-v1')).toEqual([32, 32]);
     expect(defaultHidden(cartPole256, 4, 2, 'My/Unknown-v0')).toEqual([64, 64]);
     // A 64,64 teacher (4610 parameters) leaves room for 16,16 (386) only.
     expect(defaultHidden(4 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2, 4, 2, 'CartPole-v1')).toEqual([16, 16]);

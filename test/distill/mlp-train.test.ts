@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Adam, adamUpdate } from '../../pipeline/src/distill/adam.js';
 import { klDistillLoss, mseLoss } from '../../pipeline/src/distill/losses.js';
-import { MlpTrainer, denseForward, mlpParamCount, type TrainActivation } from '../../pipeline/src/distill/mlp-train.js';
+import { MlpTrainer, denseForward, mlpParamCount, reluBits, reluMaskBits, type TrainActivation } from '../../pipeline/src/distill/mlp-train.js';
 import { Rng } from '../../pipeline/src/distill/rng.js';
 import { forward } from '../../pipeline/src/ir/forward.js';
 import type { PolicyModel } from '../../pipeline/src/ir/types.js';
@@ -44,6 +44,18 @@ describe('denseForward', () => {
         for (let i = 0; i < ours.length; i++) expect(Math.abs(ours[i] - ir[i])).toBeLessThan(1e-5);
       }
     }
+  });
+});
+
+describe('branch-free relu on float bits', () => {
+  it('zeroes negatives (and -0), keeps positives; masks gradients where the output is 0', () => {
+    const y = f32([-1.5, 0, -0, 2.25, -1e-30, 3e-38, 7]);
+    reluBits(new Int32Array(y.buffer), y.length);
+    expect(Array.from(y)).toEqual([0, 0, 0, 2.25, 0, Math.fround(3e-38), 7]);
+    expect(Object.is(y[2], 0)).toBe(true);
+    const g = f32([1, 2, 3, 4, 5, 6, 7]);
+    reluMaskBits(new Int32Array(g.buffer), new Int32Array(y.buffer), y.length);
+    expect(Array.from(g)).toEqual([0, 0, 0, 4, 0, 6, 7]);
   });
 });
 

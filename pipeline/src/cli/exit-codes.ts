@@ -3,7 +3,7 @@ import type { ErrorCode } from '@edgedistill/runtime/errors';
 /**
  * Exit codes, documented in the README:
  * 0 success; 1 a check ran and failed (parity, budgets, trajectory mismatch);
- * 2 bad input (arguments, config, model, trajectory file); 3 device, I/O or runtime failure;
+ * 2 bad input (arguments, config, model, trajectory file, tampered bundle); 3 device, I/O or runtime failure;
  * 130 interrupted.
  */
 export const EXIT = { ok: 0, checkFailed: 1, badInput: 2, failure: 3, interrupted: 130 } as const;
@@ -11,7 +11,6 @@ export const EXIT = { ok: 0, checkFailed: 1, badInput: 2, failure: 3, interrupte
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'PARITY':
-    case 'CHECKSUM':
       return EXIT.checkFailed;
     case 'DEVICE':
     case 'RUNTIME':

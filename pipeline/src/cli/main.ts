@@ -34,7 +34,12 @@ program.exitOverride((err) => {
 for (const register of [registerDemo, registerEnvs]) register(program);
 (await import('./commands/train.js')).register(program); // train: teachers (PPO, DQN, SAC on tfjs)
 (await import('./commands/distill.js')).register(program); // distill: teacher -> small student (DAgger, js-f32 trainer)
+(await import('./commands/export.js')).register(program); // export: artifacts behind the parity gate
 for (const c of [await import('./commands/inspect.js'), await import('./commands/eval.js')]) c.register(program); // inspect, eval: model files
+(await import('./commands/report.js')).register(program); // report: OUT/report.html + report.json from a run's files
+(await import('./commands/bundle.js')).register(program); // bundle: per-device .tar.gz (runtime, artifacts, golden set, manifest)
+(await import('./commands/flash.js')).register(program); // flash: install bundles over ssh (or into dir:), check, roll back
+(await import('./commands/check.js')).register(program); // check: on-device check of the current release over ssh
 
 process.on('SIGINT', () => process.exit(EXIT.interrupted));
 await program.parseAsync(process.argv);

@@ -4,7 +4,7 @@
  * report.json. A crash leaves either the old file or the new one, never half of one.
  */
 import { join } from 'node:path';
-import { makeEnv } from '@edgedistill/runtime/envs';
+import { makeEnv, type Env } from '@edgedistill/runtime/envs';
 import type { PolicyModel } from '../ir/types.js';
 import { writePolicyFile } from '../ir/serialize.js';
 import { writeOnnx } from '../onnx/write.js';
@@ -19,7 +19,7 @@ export interface DistillArtifacts {
 }
 
 export async function writeDistillArtifacts(dir: string, student: PolicyModel, report: DistillReport): Promise<DistillArtifacts> {
-  const env = student.envId ? makeEnv(student.envId) : null;
+  const env = student.envId ? envOrNull(student.envId) : null;
   const onnx = join(dir, 'student.onnx');
   const policy = join(dir, 'policy.json');
   const reportPath = join(dir, 'report.json');
@@ -31,4 +31,13 @@ export async function writeDistillArtifacts(dir: string, student: PolicyModel, r
   await writePolicyFile(policy, student);
   await writeFileAtomic(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   return { onnx, policy, report: reportPath, onnxSha256: written.sha256 };
+}
+
+/** The env for its spaces in the ONNX metadata; an id that is not registered here just leaves them out. */
+function envOrNull(id: string): Env | null {
+  try {
+    return makeEnv(id);
+  } catch {
+    return null;
+  }
 }

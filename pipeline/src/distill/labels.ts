@@ -26,6 +26,13 @@ export interface LabelSpec {
   readonly actionDim: number;
   /** Continuous 'kl': the teachers' (mean) log-std. */
   readonly teacherLogStd: Float32Array | null;
+  /**
+   * The student's continuous squash. MSE on the action uses 'none' (a clip with a straight-through
+   * gradient): a tanh head saturates on teachers that sit at the action bounds (Pendulum, bang-bang
+   * controllers) and its vanishing gradient then stalls training. Gaussian KL lives in the
+   * pre-squash space, so it keeps the teacher's squash.
+   */
+  readonly studentSquash: 'tanh' | 'none';
 }
 
 /** Default tau (Rusu et al. 2016): sharp 0.01 on Q-values, 1 on logits and probabilities. */
@@ -54,7 +61,7 @@ export function makeLabelSpec(outs: readonly TeacherOutput[], loss?: LossName, t
     if (out.values === 'probs' && l === 'mse') {
       throw new EdgeDistillError('BAD_ARGUMENT', 'mse needs logits or q-values; this teacher gives probabilities', { field: 'loss' });
     }
-    return { out, loss: l, tau: t, targetDim: out.n, actionDim: 1, teacherLogStd: null };
+    return { out, loss: l, tau: t, targetDim: out.n, actionDim: 1, teacherLogStd: null, studentSquash: 'none' };
   }
   if (l === 'nll') {
     throw new EdgeDistillError('BAD_ARGUMENT', 'nll is for discrete actions; use mse or kl for a continuous teacher', { field: 'loss' });
@@ -71,7 +78,7 @@ export function makeLabelSpec(outs: readonly TeacherOutput[], loss?: LossName, t
     logStd = new Float32Array(out.dim);
     for (const s of all) for (let j = 0; j < out.dim; j++) logStd[j] += (s as Float32Array)[j] / all.length;
   }
-  return { out, loss: l, tau: t, targetDim: out.dim, actionDim: out.dim, teacherLogStd: logStd };
+  return { out, loss: l, tau: t, targetDim: out.dim, actionDim: out.dim, teacherLogStd: logStd, studentSquash: l === 'kl' ? out.squash : 'none' };
 }
 
 /**

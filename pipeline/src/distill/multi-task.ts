@@ -144,6 +144,8 @@ interface Task {
   adam: Adam;
   adamStd: Adam;
   rows: number;
+  /** Vector steps per DAgger round. */
+  roundSteps: number;
   offset: number;
   tmp: Float32Array;
   tb: Float32Array;
@@ -172,9 +174,9 @@ async function runMultiTask(opts: MultiTaskOptions, opened: { dispose?: () => Pr
   const rng = new Rng(seed);
   const hidden = [...(opts.hidden ?? [64, 64])];
   const batch = opts.batchSize ?? 256;
-  const lr = opts.lr ?? 2e-3;
+  const lr = opts.lr ?? 1e-2;
   const emaDecay = opts.emaDecay ?? 0.995;
-  const numEnvs = opts.numEnvs ?? 16;
+  const numEnvs = opts.numEnvs ?? 32;
   const maxRounds = opts.rounds ?? 12;
   const betaDecay = opts.betaDecay ?? 0.5;
   const trainStepsPerRound = opts.trainStepsPerRound ?? 1000;
@@ -207,7 +209,8 @@ async function runMultiTask(opts: MultiTaskOptions, opened: { dispose?: () => Pr
     const heldOut = new DistillBuffer(Math.ceil(steps / keepEvery) * numEnvs, teacher.obsDim, spec.targetDim, spec.actionDim);
     await collectRollouts({ vec, seed: seedBase + 90_000 + i * 1000, steps, beta: 1, rng, label, student: null, keepEvery, sink: (o, l, n) => heldOut.add(o, l.targets, l.actions, n) });
     const train = new DistillBuffer(500_000, teacher.obsDim, spec.targetDim, spec.actionDim);
-    await collectRollouts({ vec, seed: seedBase + i * 1000, steps, beta: 1, rng, label, student: null, sink: (o, l, n) => train.add(o, l.targets, l.actions, n) });
+    const roundSteps = Math.max(steps, Math.ceil(16_384 / numEnvs));
+    await collectRollouts({ vec, seed: seedBase + i * 1000, steps: roundSteps, beta: 1, rng, label, student: null, sink: (o, l, n) => train.add(o, l.targets, l.actions, n) });
     const teacherReturn = await evaluateReturns(t.envId, async (obs, n) => (await label(obs, n)).actions, episodes, evalSeed);
     const randomReturn = await evaluateReturns(t.envId, randomPolicy(env.actionSpace, seed + 1), episodes, evalSeed);
     const objective = new Objective(spec);
@@ -226,6 +229,7 @@ async function runMultiTask(opts: MultiTaskOptions, opened: { dispose?: () => Pr
       heldOut,
       norm: observationStats(train.obs, train.size, teacher.obsDim),
       rows,
+      roundSteps,
       teacherReturn,
       randomReturn,
       actionErrorTarget,
@@ -356,7 +360,7 @@ async function runMultiTask(opts: MultiTaskOptions, opened: { dispose?: () => Pr
         await collectRollouts({
           vec: task.vec,
           seed: seedBase + i * 1000 + round * numEnvs,
-          steps: Math.min(task.vec.maxEpisodeSteps, 1000),
+          steps: task.roundSteps,
           beta,
           rng,
           label: task.label,

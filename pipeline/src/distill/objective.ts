@@ -33,7 +33,7 @@ export class Objective {
     this.gradLogStd = new Float32Array(this.studentLogStd.length);
     this.low = out.kind === 'continuous' ? out.low : new Float32Array(0);
     this.high = out.kind === 'continuous' ? out.high : new Float32Array(0);
-    this.squash = out.kind === 'continuous' ? out.squash : 'none';
+    this.squash = spec.studentSquash;
     this.actBuf = new Float32Array(0);
   }
 

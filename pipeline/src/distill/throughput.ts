@@ -1,10 +1,12 @@
 /**
- * Trainer throughput: samples per second of forward + KL loss + backward + Adam at a given batch,
- * on synthetic data (what `npm run bench` can call; timed unit tests are not the place for speed).
+ * Trainer throughput: samples per second of distill's own training step (minibatch draw from the
+ * replay buffer with normalization, forward, KL loss, backward, Adam) at a given batch, on
+ * synthetic data. For `npm run bench`; timed unit tests are not the place for speed.
  */
 import { Adam } from './adam.js';
-import { klDistillLoss } from './losses.js';
+import { klFromProbs, softmaxRows } from './losses.js';
 import { MlpTrainer, type TrainActivation } from './mlp-train.js';
+import { DistillBuffer } from './replay.js';
 import { Rng } from './rng.js';
 
 export interface ThroughputResult {
@@ -12,7 +14,10 @@ export interface ThroughputResult {
   batch: number;
   steps: number;
   seconds: number;
+  /** Samples per wall-clock second. */
   samplesPerSecond: number;
+  /** Samples per second of this process's CPU time (what the trainer does with a core to itself). */
+  samplesPerCpuSecond: number;
   backend: string;
 }
 
@@ -23,32 +28,43 @@ export function measureTrainerThroughput(sizes: number[], batch: number, minSeco
   const adam = new Adam(net.params.length, { lr: 1e-3 });
   const inDim = sizes[0];
   const outDim = sizes[sizes.length - 1];
-  const nData = batch * 16;
-  const x = new Float32Array(nData * inDim).map(() => rng.uniform(-1, 1));
-  const t = new Float32Array(nData * outDim).map(() => rng.uniform(-1, 1));
+  const rows = 16_384;
+  const buffer = new DistillBuffer(rows, inDim, outDim, 1);
+  const obs = Float32Array.from({ length: rows * inDim }, () => rng.uniform(-1, 1));
+  const targets = Float32Array.from({ length: rows * outDim }, () => rng.uniform(-3, 3));
+  softmaxRows(targets, rows, outDim, 1, targets);
+  buffer.add(obs, targets, new Float32Array(rows), rows);
+  const mean = new Float32Array(inDim);
+  const std = new Float32Array(inDim).fill(1);
   const xb = new Float32Array(batch * inDim);
   const tb = new Float32Array(batch * outDim);
   const grad = new Float32Array(batch * outDim);
   const step = (): void => {
-    for (let b = 0; b < batch; b++) {
-      const k = rng.int(nData);
-      for (let i = 0; i < inDim; i++) xb[b * inDim + i] = x[k * inDim + i];
-      for (let j = 0; j < outDim; j++) tb[b * outDim + j] = t[k * outDim + j];
-    }
+    buffer.sample(rng, batch, xb, tb, mean, std);
     const y = net.forward(xb, batch);
-    klDistillLoss(tb, y, batch, outDim, 1, grad);
+    klFromProbs(tb, y, batch, outDim, grad);
     net.backward(grad);
     adam.step(net.params, net.grads);
   };
   for (let i = 0; i < 50; i++) step(); // warm up the JIT
   let steps = 0;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let el = 0;
   while (el < minSeconds * 1000) {
     for (let i = 0; i < 20; i++) step();
     steps += 20;
     el = performance.now() - t0;
   }
+  const cpu = process.cpuUsage(c0);
   const seconds = el / 1000;
-  return { sizes, batch, steps, seconds, samplesPerSecond: (steps * batch) / seconds, backend: 'js-f32' };
+  return {
+    sizes,
+    batch,
+    steps,
+    seconds,
+    samplesPerSecond: (steps * batch) / seconds,
+    samplesPerCpuSecond: (steps * batch) / ((cpu.user + cpu.system) / 1e6),
+    backend: 'js-f32',
+  };
 }

@@ -86,12 +86,13 @@ export function quantizedToModelProto(qp: QuantizedPolicy, opts: OnnxInt8Options
       nodes.push(
         node('DequantizeLinear', `${at}.weight_dq`, [`${at}.weight_q`, `${at}.weight_scale`, `${at}.weight_zero_point`], [`${at}.weight`], [intAttr('axis', 0)]),
         node('DequantizeLinear', `${at}.bias_dq`, [`${at}.bias_q`, `${at}.bias_scale`], [`${at}.bias`], [intAttr('axis', 0)]),
-        node('Gemm', `${at}.gemm`, [dqIn, `${at}.weight`, `${at}.bias`], [`${at}.gemm`], [intAttr('transB', 1)]),
+        // Tensor names differ from the fp32 graph's (whose last one may be this block's output).
+        node('Gemm', `${at}.gemm`, [dqIn, `${at}.weight`, `${at}.bias`], [`${at}.gemm_out`], [intAttr('transB', 1)]),
       );
-      let y = `${at}.gemm`;
+      let y = `${at}.gemm_out`;
       if (l.activation === 'relu') {
-        nodes.push(node('Relu', `${at}.relu`, [y], [`${at}.relu`]));
-        y = `${at}.relu`;
+        nodes.push(node('Relu', `${at}.relu`, [y], [`${at}.relu_out`]));
+        y = `${at}.relu_out`;
       }
       const yq = `${at}.output_q`;
       nodes.push(

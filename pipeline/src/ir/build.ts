@@ -102,7 +102,12 @@ export function clonePolicy(m: PolicyModel): PolicyModel {
     envId: m.envId,
     obsDim: m.obsDim,
     obsNorm: m.obsNorm ? { mean: m.obsNorm.mean.slice(), std: m.obsNorm.std.slice(), clip: m.obsNorm.clip } : null,
-    layers: m.layers.map((l) => ({ ...l, weight: l.weight.slice(), bias: l.bias.slice() })),
+    layers: m.layers.map((l) => ({
+      ...l,
+      weight: l.weight.slice(),
+      bias: l.bias.slice(),
+      ...(l.codebook ? { codebook: { centroids: l.codebook.centroids.slice(), indices: l.codebook.indices.slice() } } : {}),
+    })),
     head:
       h.kind === 'discrete'
         ? { ...h }

@@ -14,4 +14,6 @@ export {
   POLICY_FORMAT,
   POLICY_VERSION,
   type PolicyJSON,
+  type CodebookJSON,
 } from './serialize.js';
+export { codebookBits, codebookBytes, decodeCodebook, packIndices, unpackIndices } from './codebook.js';

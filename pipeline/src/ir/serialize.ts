@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
-import type { Activation, PolicyHead, PolicyModel } from './types.js';
+import type { Activation, DenseCodebook, DenseLayer, PolicyHead, PolicyModel } from './types.js';
+import { codebookBits, decodeCodebook, packIndices, unpackIndices } from './codebook.js';
 import { validatePolicy } from './validate.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
@@ -17,11 +18,42 @@ export interface PolicyJSON {
   envId: string | null;
   obsDim: number;
   obsNorm: { mean: string; std: string; clip: number | null } | null;
-  layers: { inDim: number; outDim: number; activation: Activation; weight: string; bias: string }[];
+  /** `weight` is absent when the layer has a `codebook` (weight sharing), which then defines it. */
+  layers: { inDim: number; outDim: number; activation: Activation; weight?: string; bias: string; codebook?: CodebookJSON }[];
   head:
     | { kind: 'discrete'; output: 'logits' | 'q_values'; n: number }
     | { kind: 'continuous'; dim: number; squash: 'tanh' | 'none'; low: string; high: string; logStd?: string };
   card: Record<string, unknown>;
+}
+
+/** A layer's codebook on disk: k float32 centroids and the indices bit-packed (`bits` each, LSB first). */
+export interface CodebookJSON {
+  k: number;
+  bits: number;
+  centroids: string;
+  indices: string;
+}
+
+function codebookToJSON(cb: DenseCodebook): CodebookJSON {
+  const bits = codebookBits(cb.centroids.length);
+  return { k: cb.centroids.length, bits, centroids: floatsToBase64(cb.centroids), indices: Buffer.from(packIndices(cb.indices, bits)).toString('base64') };
+}
+
+function codebookFromJSON(raw: unknown, count: number, at: string, file?: string): DenseCodebook {
+  need(isObj(raw), at, 'must be an object', file);
+  const k = raw.k;
+  need(typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= 256, `${at}.k`, `must be an integer from 1 to 256, got ${JSON.stringify(k)}`, file);
+  need(raw.bits === codebookBits(k), `${at}.bits`, `must be ${codebookBits(k)} for ${k} centroids, got ${JSON.stringify(raw.bits)}`, file);
+  const centroids = base64ToFloats(raw.centroids, k, `${at}.centroids`, file);
+  const bits = codebookBits(k);
+  need(typeof raw.indices === 'string' && BASE64.test(raw.indices) && raw.indices.length % 4 === 0, `${at}.indices`, 'must be base64 text', file);
+  const packed = new Uint8Array(Buffer.from(raw.indices as string, 'base64'));
+  const bytes = Math.ceil((count * bits) / 8);
+  need(packed.length === bytes, `${at}.indices`, `has wrong length: expected ${bytes} bytes (${count} indices of ${bits} bits), got ${packed.length}`, file);
+  const indices = unpackIndices(packed, count, bits);
+  const bad = indices.findIndex((i) => i >= k);
+  need(bad < 0, `${at}.indices`, `index ${indices[bad]} at ${bad} is not below k = ${k}`, file);
+  return { centroids, indices };
 }
 
 export function floatsToBase64(a: Float32Array): string {
@@ -65,7 +97,7 @@ export function policyToJSON(model: PolicyModel): PolicyJSON {
       inDim: l.inDim,
       outDim: l.outDim,
       activation: l.activation,
-      weight: floatsToBase64(l.weight),
+      ...(l.codebook ? { codebook: codebookToJSON(l.codebook) } : { weight: floatsToBase64(l.weight) }),
       bias: floatsToBase64(l.bias),
     })),
     head:
@@ -118,18 +150,24 @@ export function policyFromJSON(json: unknown, file?: string): PolicyModel {
   }
 
   need(Array.isArray(json.layers), 'layers', 'must be an array', file);
-  const layers = (json.layers as unknown[]).map((raw, i) => {
+  const layers = (json.layers as unknown[]).map((raw, i): DenseLayer => {
     const at = `layers.${i}`;
     need(isObj(raw), at, 'must be an object', file);
     need(dimOk(raw.inDim), `${at}.inDim`, `must be a positive integer, got ${JSON.stringify(raw.inDim)}`, file);
     need(dimOk(raw.outDim), `${at}.outDim`, `must be a positive integer, got ${JSON.stringify(raw.outDim)}`, file);
-    return {
+    const n = raw.inDim * raw.outDim;
+    const base = {
       inDim: raw.inDim,
       outDim: raw.outDim,
       activation: raw.activation as Activation,
-      weight: base64ToFloats(raw.weight, raw.inDim * raw.outDim, `${at}.weight`, file),
       bias: base64ToFloats(raw.bias, raw.outDim, `${at}.bias`, file),
     };
+    if (raw.codebook !== undefined) {
+      need(raw.weight === undefined, `${at}.weight`, 'must be absent when the layer has a codebook (the codebook defines the weights)', file);
+      const codebook = codebookFromJSON(raw.codebook, n, `${at}.codebook`, file);
+      return { ...base, weight: decodeCodebook(codebook), codebook };
+    }
+    return { ...base, weight: base64ToFloats(raw.weight, n, `${at}.weight`, file) };
   });
 
   const h = json.head;

@@ -12,6 +12,17 @@ export interface DenseLayer {
   readonly weight: Float32Array;
   readonly bias: Float32Array;
   readonly activation: Activation;
+  /**
+   * Weight sharing (optional): `weight` equals centroids[indices] exactly, and policy.json stores
+   * only this codebook (bit-packed indices). Written by compress --share; see ir/codebook.ts.
+   */
+  readonly codebook?: DenseCodebook;
+}
+
+/** A layer's weight codebook: at most 256 float32 centroids and one index per weight (row-major). */
+export interface DenseCodebook {
+  readonly centroids: Float32Array;
+  readonly indices: Uint8Array;
 }
 
 /** obs' = clip((obs - mean) / std, -clip, clip); `clip: null` means no clipping. */

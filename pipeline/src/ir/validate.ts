@@ -46,6 +46,38 @@ function checkVec(
   return true;
 }
 
+/** A weight codebook: <= 256 finite centroids, one in-range index per weight, and weight == centroids[indices]. */
+function checkCodebook(p: ErrorDetail[], file: string | undefined, at: string, cb: unknown, weight: Float32Array | null, n: number): void {
+  const field = `${at}.codebook`;
+  const c = cb as { centroids?: unknown; indices?: unknown } | null;
+  if (c === null || typeof c !== 'object') {
+    p.push({ file, field, text: 'must be an object with centroids and indices' });
+    return;
+  }
+  const k = c.centroids instanceof Float32Array ? c.centroids.length : 0;
+  if (k < 1 || k > 256) {
+    p.push({ file, field: `${field}.centroids`, text: `must be a Float32Array of 1 to 256 centroids, got ${c.centroids instanceof Float32Array ? k : 'none'}` });
+    return;
+  }
+  if (!checkVec(p, file, `${field}.centroids`, c.centroids, k)) return;
+  if (!(c.indices instanceof Uint8Array) || c.indices.length !== n) {
+    p.push({ file, field: `${field}.indices`, text: `must be a Uint8Array of ${n} indices, got ${c.indices instanceof Uint8Array ? c.indices.length : 'none'}` });
+    return;
+  }
+  const centroids = c.centroids as Float32Array;
+  const indices = c.indices;
+  for (let i = 0; i < n; i++) {
+    if (indices[i] >= k) {
+      p.push({ file, field: `${field}.indices`, text: `index ${indices[i]} at ${i} is not below ${k} centroids` });
+      return;
+    }
+    if (weight && weight[i] !== centroids[indices[i]]) {
+      p.push({ file, field: `${at}.weight`, text: `weight ${i} (${weight[i]}) differs from its codebook centroid ${centroids[indices[i]]}` });
+      return;
+    }
+  }
+}
+
 /** Every problem found (empty when the model is valid). */
 export function policyProblems(model: PolicyModel, file?: string): ErrorDetail[] {
   const p: ErrorDetail[] = [];
@@ -84,8 +116,9 @@ export function policyProblems(model: PolicyModel, file?: string): ErrorDetail[]
       }
       if (!isPosInt(l.outDim)) push(`${at}.outDim`, `must be a positive integer, got ${String(l.outDim)}`);
       if (isPosInt(l.inDim) && isPosInt(l.outDim)) {
-        checkVec(p, file, `${at}.weight`, l.weight, l.inDim * l.outDim);
+        const wOk = checkVec(p, file, `${at}.weight`, l.weight, l.inDim * l.outDim);
         checkVec(p, file, `${at}.bias`, l.bias, l.outDim);
+        if (l.codebook !== undefined) checkCodebook(p, file, at, l.codebook, wOk ? l.weight : null, l.inDim * l.outDim);
       }
       if (!ACTIVATIONS.has(l.activation)) push(`${at}.activation`, `must be relu, tanh, sigmoid or none, got ${String(l.activation)}`);
       prev = isPosInt(l.outDim) ? l.outDim : NaN;

@@ -217,7 +217,8 @@ export function forwardInt8Traced(
       const norm = model.obsNorm;
       if (norm) {
         v = f(f(v - norm.mean[i]) / norm.std[i]);
-        if (norm.clip !== null) v = Math.max(Math.min(v, norm.clip), -norm.clip);
+        // The artifacts store the clip bound as float32.
+        if (norm.clip !== null) v = Math.max(Math.min(v, f(norm.clip)), -f(norm.clip));
       }
       xq[i] = quantizeInput(v, qp.input, rule);
     }

@@ -8,6 +8,7 @@ import { INT8_MAX, INT8_MIN } from './ops/clamp.js';
 import { inverseScale } from './ops/quantize.js';
 import { requantMultiplier } from './ops/requantize.js';
 import { lookupTable } from './ops/lookup-table.js';
+import { biasWithZeroPoint } from './ops/accumulate.js';
 import type { ActivationParams } from './int8.js';
 import type { QuantizedPolicy } from './types.js';
 
@@ -28,6 +29,10 @@ export interface Int8LayerPlan {
   readonly lut: Int8Array | null;
   /** Parameters of this layer's final int8 output (the table's output when there is one). */
   readonly output: ActivationParams;
+  /** bias[c] - inZeroPoint * sum_k w[c][k]: then acc = foldedBias[c] + sum_k x[k] * w[c][k]. */
+  readonly foldedBias: Float64Array;
+  /** Largest |acc| any int8 input can give: generated code may skip float32(acc) below 2^24. */
+  readonly accBound: number;
 }
 
 export interface Int8Plan {
@@ -42,6 +47,15 @@ export interface Int8Plan {
 export function planInt8(qp: QuantizedPolicy): Int8Plan {
   const layers = qp.layers.map((l): Int8LayerPlan => {
     const multipliers = new Float32Array(l.outDim);
+    const foldedBias = new Float64Array(l.outDim);
+    let accBound = 0;
+    for (let c = 0; c < l.outDim; c++) {
+      foldedBias[c] = biasWithZeroPoint(l.bias[c], l.input.zeroPoint, l.weight, c * l.inDim, l.inDim);
+      let sumAbs = 0;
+      for (let k = 0; k < l.inDim; k++) sumAbs += Math.abs(l.weight[c * l.inDim + k]);
+      // x - zp spans at most 255; the unfolded form bounds the true accumulator.
+      accBound = Math.max(accBound, Math.abs(l.bias[c]) + 255 * sumAbs);
+    }
     for (let c = 0; c < l.outDim; c++) multipliers[c] = requantMultiplier(l.input.scale, l.weightScales[c], l.output.scale);
     const lut =
       l.activation === 'tanh' || l.activation === 'sigmoid' ? lookupTable(l.activation, l.output, l.activationOutput!, 'even') : null;
@@ -57,6 +71,8 @@ export function planInt8(qp: QuantizedPolicy): Int8Plan {
       actMax: INT8_MAX,
       lut,
       output: l.activationOutput ?? l.output,
+      foldedBias,
+      accBound,
     };
   });
   return { inputInvScale: inverseScale(qp.input.scale), input: qp.input, layers, output: layers[layers.length - 1].output };

@@ -153,9 +153,11 @@ export async function trainDqn(opts: RunOptions, hp: DqnHyper): Promise<TrainOut
   }
 
   ctx.close();
+  const chosen = ctx.finalModel(snapshot(), hp.totalSteps);
   const wall = ctx.elapsedSec();
   const out: TrainOutput = {
-    model: snapshot(),
+    model: chosen.model,
+    selected: chosen.selected,
     algorithm: 'dqn',
     hyperParameters: { ...hp, hidden: opts.hidden, actorParameters: parameterCount(qNet) },
     envSteps: hp.totalSteps,

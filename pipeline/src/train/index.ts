@@ -39,6 +39,9 @@ export interface TrainTeacherOptions {
   log?: ((line: string) => void) | null;
   logEverySec?: number;
   backend?: BackendName;
+  /** Model selection: evaluate every n env steps on `selectEpisodes` held-out seeds, ship the best (0: off). */
+  evalEvery?: number;
+  selectEpisodes?: number;
   /** Write teacher.onnx (needs the ONNX writer). */
   onnx?: boolean;
 }
@@ -104,6 +107,8 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<TrainTeacher
     log: o.log ?? null,
     logEverySec: o.logEverySec ?? 30,
     backend,
+    evalEvery: o.evalEvery ?? 0,
+    selectEpisodes: o.selectEpisodes ?? 20,
   };
   const training =
     o.algo === 'ppo'
@@ -126,6 +131,7 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<TrainTeacher
     layers: training.model.layers.map((l) => `${l.inDim}x${l.outDim} ${l.activation}`),
     head: training.model.head.kind === 'discrete' ? `discrete ${training.model.head.output} (${training.model.head.n})` : `continuous (${training.model.head.squash})`,
     evaluation,
+    modelSelection: training.selected,
     trainingEpisodes: training.episodes,
     trainingRecentReturn: training.recentReturn,
     gradientUpdatesPerSec: Number(training.updatesPerSec.toFixed(2)),

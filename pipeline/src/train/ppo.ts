@@ -311,10 +311,11 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
   }
 
   ctx.close();
-  const model = snapshot();
+  const chosen = ctx.finalModel(snapshot(), step);
   const wall = ctx.elapsedSec();
   const output: TrainOutput = {
-    model,
+    model: chosen.model,
+    selected: chosen.selected,
     algorithm: 'ppo',
     hyperParameters: { ...hp, hidden: opts.hidden },
     envSteps: step,

@@ -9,6 +9,7 @@ import cliProgress from 'cli-progress';
 import type { PolicyModel } from '../ir/types.js';
 import { policyToText } from '../ir/serialize.js';
 import type { BackendInfo } from './backend.js';
+import { evaluatePolicy } from './evaluate.js';
 
 /** Options common to every algorithm (the algorithm's own hyper-parameters come separately). */
 export interface RunOptions {
@@ -26,7 +27,17 @@ export interface RunOptions {
   log: ((line: string) => void) | null;
   logEverySec: number;
   backend: BackendInfo;
+  /**
+   * Model selection as RL Zoo's EvalCallback: every `evalEvery` env steps (0: never), evaluate the
+   * deterministic policy on `selectEpisodes` episodes with reset seeds SELECT_SEED_START + e (apart
+   * from the 0..99 used to report the final score) and ship the best one seen (the final included).
+   */
+  evalEvery: number;
+  selectEpisodes: number;
 }
+
+/** Reset seeds of the model-selection episodes; disjoint from the reporting seeds 0..99. */
+export const SELECT_SEED_START = 10_000;
 
 /** What a trainer returns: the actor as an IR model plus provenance for the card. */
 export interface TrainOutput {
@@ -38,6 +49,8 @@ export interface TrainOutput {
   episodes: number;
   /** Mean training return over the last 20 episodes (stochastic / exploring policy). */
   recentReturn: number | null;
+  /** When model selection ran: the step and selection score of the shipped model. */
+  selected: { step: number; meanReturn: number; episodes: number; seedStart: number; evaluations: number } | null;
   /** Gradient updates per second of wall time, and env steps per second. */
   updatesPerSec: number;
   stepsPerSec: number;
@@ -65,9 +78,13 @@ export class RunContext {
   private lastLog = 0;
   private lastCheckpoint = 0;
   private lastMetrics: Record<string, number> = {};
+  private lastEval = 0;
+  private evaluations = 0;
+  private best: { model: PolicyModel; step: number; mean: number } | null = null;
 
   constructor(readonly opts: RunOptions, readonly totalSteps: number) {
     if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
+    opts.log?.(`${opts.envId}: ${totalSteps} env steps, seed ${opts.seed}, backend ${opts.backend.description}`);
     if (opts.progress && process.stderr.isTTY) {
       this.bar = new cliProgress.SingleBar(
         { format: '{bar} {value}/{total} steps | return {ret} | {sps} steps/s | eta {eta_formatted}', stream: process.stderr, hideCursor: true },
@@ -117,6 +134,10 @@ export class RunContext {
           `return(last 20) ${rr === null ? '-' : rr.toFixed(2)}${losses ? ` | ${losses}` : ''}`,
       );
     }
+    if (this.opts.evalEvery > 0 && step - this.lastEval >= this.opts.evalEvery) {
+      this.lastEval = step;
+      this.select(snapshot(), step);
+    }
     if (this.opts.outDir && this.opts.checkpointEvery > 0 && step - this.lastCheckpoint >= this.opts.checkpointEvery) {
       this.lastCheckpoint = step;
       this.checkpoint(snapshot(), step);
@@ -126,6 +147,25 @@ export class RunContext {
   checkpoint(model: PolicyModel, step: number): void {
     if (!this.opts.outDir) return;
     writeFileAtomic(join(this.opts.outDir, 'policy.json'), policyToText({ ...model, card: { ...model.card, checkpointStep: step } }));
+  }
+
+  private select(model: PolicyModel, step: number): void {
+    const { stats } = evaluatePolicy(model, this.opts.envId, this.opts.selectEpisodes, SELECT_SEED_START);
+    this.evaluations++;
+    this.metrics(step, { 'eval/mean_return': stats.mean });
+    this.opts.log?.(`eval at step ${step}: mean return ${stats.mean.toFixed(2)} over ${stats.episodes} episodes`);
+    if (!this.best || stats.mean > this.best.mean) this.best = { model, step, mean: stats.mean };
+  }
+
+  /** The model to ship: the final one, or with model selection the best evaluated (final included). */
+  finalModel(model: PolicyModel, step: number): { model: PolicyModel; selected: TrainOutput['selected'] } {
+    if (this.opts.evalEvery <= 0) return { model, selected: null };
+    if (this.lastEval !== step) this.select(model, step);
+    const b = this.best!;
+    return {
+      model: b.model,
+      selected: { step: b.step, meanReturn: b.mean, episodes: this.opts.selectEpisodes, seedStart: SELECT_SEED_START, evaluations: this.evaluations },
+    };
   }
 
   close(): void {

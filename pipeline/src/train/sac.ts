@@ -258,9 +258,11 @@ export async function trainSac(opts: RunOptions, hp: SacHyper): Promise<TrainOut
   }
 
   ctx.close();
+  const chosen = ctx.finalModel(snapshot(), hp.totalSteps);
   const wall = ctx.elapsedSec();
   const out: TrainOutput = {
-    model: snapshot(),
+    model: chosen.model,
+    selected: chosen.selected,
     algorithm: 'sac',
     hyperParameters: { ...hp, hidden: opts.hidden, actorParameters: parameterCount(actor) - opts.hidden[opts.hidden.length - 1] * dim - dim },
     envSteps: hp.totalSteps,

@@ -39,6 +39,19 @@ export interface Budgets {
   readonly minReturnRetention: number;
 }
 
+/**
+ * How the bundle runs on the device (written by `edgedistill bundle`; optional, so hand-made
+ * bundles stay valid). Flash runs `node <entry> check <release dir>`.
+ */
+export interface BundleRuntime {
+  /** The device CLI, relative to the bundle root (runtime/edgedistill-device.mjs). */
+  readonly entry: string;
+  /** Node versions it runs on (the profile's nodeRange). */
+  readonly nodeRange: string;
+  /** Backend packages shipped under runtime/node_modules, with their versions. */
+  readonly packages: readonly { readonly name: string; readonly version: string }[];
+}
+
 export interface BundleManifest {
   readonly format: typeof BUNDLE_FORMAT;
   /** Device profile id (devices/<id>.json) and the profile itself, so the device needs nothing else. */
@@ -55,6 +68,10 @@ export interface BundleManifest {
   readonly files: Readonly<Record<string, BundleFile>>;
   /** Episodes the on-device check rolls out per artifact (default from the profile). */
   readonly checkEpisodes: number;
+  /** Optional: the bundled device runtime (see BundleRuntime). */
+  readonly runtime?: BundleRuntime;
+  /** Optional: name of the policy (export directory) the bundle was built from. */
+  readonly policyName?: string;
 }
 
 /** Golden set shipped in a bundle: teacher-visited observations and desktop-recorded outputs. */

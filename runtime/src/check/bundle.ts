@@ -5,7 +5,7 @@
  * for a file that does not match) listing every problem, not only the first.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { EdgeDistillError, type ErrorDetail } from '../errors.js';
 import { BUNDLE_FORMAT, type BundleArtifact, type BundleManifest, type GoldenSet } from '../bundle/manifest.js';
@@ -83,6 +83,12 @@ export function manifestProblems(value: unknown, file?: string): ErrorDetail[] {
       if (!Number.isInteger(f.bytes) || (f.bytes as number) < 0) add(`files["${p}"].bytes`, 'must be a non-negative integer');
     }
   }
+  // Optional, written by `edgedistill bundle`: where the device CLI is (flash runs it).
+  if (m.runtime !== undefined) {
+    const rt = m.runtime;
+    if (!isRecord(rt)) add('runtime', 'must be an object {entry, nodeRange, packages}');
+    else if (typeof rt.entry !== 'string' || bundlePathProblem(rt.entry) !== null) add('runtime.entry', 'must be a path relative to the bundle root');
+  }
   const listed = (p: unknown): boolean => typeof p === 'string' && isRecord(files) && Object.hasOwn(files, p);
   if (typeof m.golden === 'string' && m.golden !== '' && !listed(m.golden)) add('golden', `'${m.golden}' is not listed in files`);
 
@@ -119,7 +125,13 @@ export function manifestProblems(value: unknown, file?: string): ErrorDetail[] {
 
 /** Reads and checks `<dir>/manifest.json` (files are not hashed here: see {@link verifyBundleFiles}). */
 export function readBundleManifest(bundleDir: string): ReadBundle {
-  const dir = resolve(bundleDir);
+  // The real directory: flash points `current` at a release, and the report should name the release.
+  let dir = resolve(bundleDir);
+  try {
+    dir = realpathSync(dir);
+  } catch {
+    /* missing: reported below as no manifest */
+  }
   const manifestPath = join(dir, MANIFEST_FILE);
   let bytes: Buffer;
   try {

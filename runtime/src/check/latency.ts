@@ -50,6 +50,7 @@ export async function measureLatency(policy: Policy, inputs: readonly Float32Arr
   const start = process.hrtime.bigint();
   const r = policy.sync ? measureSync(policy as SyncPolicy, inputs, samples, opts) : await measureAsync(policy, inputs, samples, opts);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  opts.onProgress?.(r.calls, samples.length);
   return {
     ...summarizeLatency(samples, r.calls),
     warmupCalls: r.warmup,

@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .description('Distill a teacher (ONNX) into a small student (DAgger + KL/NLL/MSE, js-f32 trainer); writes OUT/student.onnx, OUT/policy.json and OUT/report.json.')
     .requiredOption('--teacher <file>', 'teacher .onnx (repeat to average several teachers with the same spaces)', (v: string, acc?: string[]) => [...(acc ?? []), v])
     .option('--env <id>', 'environment id, e.g. CartPole-v1 (needed unless --observations)')
-    .option('--student <sizes>', 'student hidden sizes (default: 32,32, or 64,64 on Pendulum; smaller when needed to stay <= 10% of the teacher parameters)')
+    .option('--student <sizes>', 'student hidden sizes (default: 32,32 for the built-in envs, 64,64 otherwise; smaller when needed to stay <= 10% of the teacher parameters)')
     .option('--out <dir>', 'output directory', 'distilled')
     .option('--seed <n>', 'seed of weights, data and minibatches', '0')
     .option('--tau <t>', 'teacher softmax temperature for kl (default 0.01 for q-values, 1 for logits)')

@@ -13,6 +13,8 @@ interface TrainFlags {
   evalEpisodes: string;
   checkpointEvery: string;
   backend?: string;
+  evalEvery: string;
+  selectEpisodes: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -30,6 +32,8 @@ export function register(program: Command): void {
     .option('--hp <key=value>', 'override a hyper-parameter (repeatable), e.g. --hp learningRate=3e-4', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--eval-episodes <n>', 'deterministic evaluation episodes after training (reset seeds 0..n-1)', '100')
     .option('--checkpoint-every <n>', 'write OUT/policy.json every n env steps', '10000')
+    .option('--eval-every <n>', 'model selection: evaluate every n env steps on held-out reset seeds (10000+) and ship the best (0: ship the final policy)', '0')
+    .option('--select-episodes <n>', 'episodes per model-selection evaluation', '20')
     .option('--backend <name>', 'force a tfjs backend: tensorflow | wasm | cpu (default: fastest that loads)')
     .option('--json', 'print JSON for scripts')
     .option('--quiet', 'print nothing but errors and the result')
@@ -53,6 +57,8 @@ export function register(program: Command): void {
           evalEpisodes: Number(parseNumber('--eval-episodes', opts.evalEpisodes)),
           checkpointEvery: parseNumber('--checkpoint-every', opts.checkpointEvery),
           backend,
+          evalEvery: parseNumber('--eval-every', opts.evalEvery),
+          selectEpisodes: parseNumber('--select-episodes', opts.selectEpisodes),
           progress: chatty && isTTY(),
           log: chatty && !isTTY() ? (l) => process.stderr.write(`${l}\n`) : null,
         });

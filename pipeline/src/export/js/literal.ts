@@ -45,12 +45,11 @@ export function base64Float32(a: ArrayLike<number>): string {
  */
 export const DECODERS = `const A64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 function B(s) {
-  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0, u = new Uint8Array((s.length >> 2) * 3 - pad);
+  const u = new Uint8Array((s.length >> 2) * 3 - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0));
   for (let i = 0, j = 0; i < s.length; i += 4) {
-    const v = (A64.indexOf(s[i]) << 18) | (A64.indexOf(s[i + 1]) << 12) | ((A64.indexOf(s[i + 2]) & 63) << 6) | (A64.indexOf(s[i + 3]) & 63);
-    u[j++] = v >> 16;
-    if (j < u.length) u[j++] = (v >> 8) & 255;
-    if (j < u.length) u[j++] = v & 255;
+    let v = 0;
+    for (let k = 0; k < 4; k++) v = (v << 6) | (A64.indexOf(s[i + k]) & 63);
+    for (let k = 16; k >= 0 && j < u.length; k -= 8) u[j++] = v >> k;
   }
   return u;
 }

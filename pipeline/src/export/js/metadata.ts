@@ -4,7 +4,7 @@
  * unbounded).
  */
 import { makeEnv, type BoxSpace, type Space } from '@edgedistill/runtime/envs';
-import { COMPILED_FORMAT, type CompiledModuleMetadata } from '../../../../runtime/src/policy/compiled-module.js';
+import { COMPILED_FORMAT, type CompiledModuleMetadata } from '@edgedistill/runtime';
 import { outDimOf } from '../../ir/forward.js';
 import { outputName, type PolicyModel } from '../../ir/types.js';
 

@@ -1,0 +1,81 @@
+/**
+ * int8 for a float candidate: post-training quantization calibrated on teacher-visited states with
+ * min-max and with percentile ranges (both with the output margin), the better of the two kept; when
+ * that misses the targets (or when asked), quantization-aware fine-tuning with the activation ranges
+ * fixed to the chosen calibration and fake-quantized weights and activations in the forward pass.
+ * Every int8 number here comes from forwardInt8 (the integer semantics exporters reproduce).
+ */
+import type { PolicyModel } from '../ir/types.js';
+import {
+  activationParamsOf,
+  calibrateRanges,
+  quantizeWithRanges,
+  type CalibratedRanges,
+  type CalibrationMethod,
+} from '../quant/calibrate-percentile.js';
+import type { QuantizedPolicy } from '../quant/types.js';
+import { evaluateCandidate, type CompressContext, type Evaluation } from './context.js';
+import type { FinetuneOptions, FinetuneResult } from './finetune.js';
+import type { LayerParam } from './net.js';
+import { tuneModel } from './tune.js';
+
+export interface Int8Trial {
+  label: string;
+  method: CalibrationMethod;
+  qat: boolean;
+  qp: QuantizedPolicy;
+  /** The float weights the int8 model was quantized from (the QAT-trained ones after QAT). */
+  float: PolicyModel;
+  ranges: CalibratedRanges;
+  eval: Evaluation;
+  finetune: FinetuneResult | null;
+}
+
+export interface Int8Options {
+  /** 'auto' (default): QAT only when PTQ misses the targets. */
+  qat?: 'auto' | 'always' | 'never';
+  percentile?: number;
+  outputMargin?: number;
+  finetune?: FinetuneOptions;
+}
+
+export interface Int8Outcome {
+  chosen: Int8Trial;
+  trials: Int8Trial[];
+}
+
+/** Targets met first, then agreement (or lower action error), then retention. */
+export function betterEval(a: Evaluation, b: Evaluation): boolean {
+  if (a.targetsMet !== b.targetsMet) return a.targetsMet;
+  if (a.agreement !== null && b.agreement !== null && a.agreement !== b.agreement) return a.agreement > b.agreement;
+  if (a.actionError !== null && b.actionError !== null && a.actionError !== b.actionError) return a.actionError < b.actionError;
+  return (a.returnRetention ?? -Infinity) > (b.returnRetention ?? -Infinity);
+}
+
+export async function quantizeInt8(ctx: CompressContext, model: PolicyModel, params: readonly LayerParam[] | null, o: Int8Options = {}): Promise<Int8Outcome> {
+  const calib = ctx.teacherStates.obs;
+  const trials: Int8Trial[] = [];
+  const percentile = o.percentile ?? 99.99;
+  for (const method of ['minmax', 'percentile'] as const) {
+    const ranges = calibrateRanges(model, calib, { method, percentile, outputMargin: o.outputMargin });
+    const qp = quantizeWithRanges(model, ranges);
+    const ev = await evaluateCandidate(ctx, { kind: 'int8', qp });
+    trials.push({ label: method === 'minmax' ? 'int8 PTQ min-max' : `int8 PTQ p${percentile}`, method, qat: false, qp, float: model, ranges, eval: ev, finetune: null });
+  }
+  let chosen = betterEval(trials[1].eval, trials[0].eval) ? trials[1] : trials[0];
+  const qat = o.qat ?? 'auto';
+  if (qat === 'always' || (qat === 'auto' && !chosen.eval.targetsMet)) {
+    const ranges = chosen.ranges;
+    const tuned = await tuneModel(ctx, model, params, {
+      driver: { kind: 'int8', qp: chosen.qp },
+      fakeQuant: activationParamsOf(ranges),
+      finetune: { steps: 2000, lr: 5e-4, ...o.finetune },
+    });
+    const qp = quantizeWithRanges(tuned.model, ranges);
+    const ev = await evaluateCandidate(ctx, { kind: 'int8', qp });
+    const t: Int8Trial = { label: `int8 QAT (${chosen.method} ranges)`, method: chosen.method, qat: true, qp, float: tuned.model, ranges, eval: ev, finetune: tuned.finetune };
+    trials.push(t);
+    if (betterEval(ev, chosen.eval)) chosen = t;
+  }
+  return { chosen, trials };
+}

@@ -1,0 +1,35 @@
+/**
+ * One fine-tuning pass of a compressed candidate: a DAgger round driven by the candidate itself
+ * (so the states it drifts into get teacher labels), then fine-tuning with the distillation loss
+ * under the candidate's parametrization (masks, codebooks, fake quantization).
+ */
+import type { PolicyModel } from '../ir/types.js';
+import { addCandidateRound, type Candidate, type CompressContext } from './context.js';
+import { finetune, type FinetuneOptions, type FinetuneResult } from './finetune.js';
+import { TunableMlp, type FakeQuantSpec, type LayerParam } from './net.js';
+
+export interface TuneOptions {
+  /** Add a DAgger round first (default true); `driver` is who acts (default: the float candidate). */
+  dagger?: boolean;
+  driver?: Candidate;
+  finetune?: FinetuneOptions;
+  fakeQuant?: FakeQuantSpec | null;
+}
+
+export interface TuneResult {
+  model: PolicyModel;
+  finetune: FinetuneResult;
+}
+
+/** Early stop a little above the agreement target, so the held-out estimate clears it too. */
+export function stopAgreement(ctx: CompressContext): number | null {
+  return ctx.targets.agreement === null ? null : Math.min(1, ctx.targets.agreement + 0.005);
+}
+
+export async function tuneModel(ctx: CompressContext, model: PolicyModel, params: readonly LayerParam[] | null, o: TuneOptions = {}): Promise<TuneResult> {
+  if (o.dagger ?? true) await addCandidateRound(ctx, o.driver ?? { kind: 'float', model });
+  const net = new TunableMlp(model, params, 256);
+  net.fakeQuant = o.fakeQuant ?? null;
+  const ft = finetune(net, ctx.head, ctx.train, ctx.validation, { stopAt: stopAgreement(ctx), ...o.finetune, seed: (o.finetune?.seed ?? 0) + ctx.nextSeed });
+  return { model: net.toModel(model), finetune: ft };
+}
