@@ -1,7 +1,8 @@
 /**
  * Shared pieces of the export suites: the shipped CartPole teacher and a distilled 4-32-32-2
  * student (fixtures/cartpole-32x32/policy.json, written by `edgedistill distill --teacher
- * models/cartpole-v1/teacher.onnx --env CartPole-v1 --student 32,32`), teacher-visited golden
+ * models/cartpole-v1/teacher.onnx --env CartPole-v1 --student 32,32`; fixtures/cartpole-32x32-int8 is
+ * `edgedistill compress --policy` that `--teacher models/cartpole-v1/teacher.onnx --quantize int8`), teacher-visited golden
  * observations, seeded models of other shapes, and a direct onnxruntime runner.
  */
 import { mkdtempSync } from 'node:fs';
@@ -61,6 +62,11 @@ export function shapes(): { name: string; model: PolicyModel; obs: (n: number, s
       name: 'sigmoid hidden, 4 logits',
       model: make({ obsDim: 5, hidden: [16, 16], activation: 'sigmoid', head: { kind: 'discrete', n: 4 }, init: { seed: 22, outputScale: 3 } }),
       obs: plain(5),
+    },
+    {
+      name: 'odd sizes 11-13-3 (loop remainders)',
+      model: make({ obsDim: 11, hidden: [13], activation: 'relu', head: { kind: 'discrete', n: 3 }, init: { seed: 25 } }),
+      obs: plain(11),
     },
     {
       name: 'continuous tanh squash',

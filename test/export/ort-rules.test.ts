@@ -10,7 +10,12 @@ import { floatTensor, int32Tensor, int8Tensor, intAttr, node, uint8Tensor } from
 import { roundHalfEven } from '../../pipeline/src/quant/ops/round-half-even.js';
 import { seededRandom } from '../../pipeline/src/ir/build.js';
 import { runOrt, tmp } from './helpers.js';
-import { readFileSync } from 'node:fs';
+import { mlp } from '../../pipeline/src/ir/build.js';
+import { quantizedToOnnx } from '../../pipeline/src/export/onnx-int8.js';
+import { writeTfliteQuantized } from '../../pipeline/src/export/tflite/index.js';
+import { openTfliteModel } from '../../runtime/src/backends/litert/index.js';
+import { forwardInt8, type QuantizedPolicy } from '../../pipeline/src/quant/index.js';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const f = Math.fround;
@@ -112,6 +117,7 @@ describe('onnxruntime-node int8 rules', () => {
     const xs = new Float32Array(256).map((_, i) => i - 128);
     const out = await runOrt(bytes, xs, 256, 1, { optimizedModelFilePath: opt });
     expect(onnx.ModelProto.decode(readFileSync(opt)).graph!.node!.map((n) => n.opType)).toContain('QGemm');
+    rmSync(dir, { recursive: true, force: true });
     const away = (v: number) => (v < 0 ? -Math.round(-v) : Math.round(v));
     const rules: Record<string, (acc: number, c: number) => number> = {
       float32: (a, c) => roundHalfEven(f(f(a) * f(ws[c] / outS))),
@@ -131,5 +137,35 @@ describe('onnxruntime-node int8 rules', () => {
     expect(misses.float32).toBe(0);
     expect(misses.double).toBeGreaterThan(0);
     expect(misses.halfAway).toBeGreaterThan(0);
+  });
+
+  it("so the exporter quantizes by the float32 reciprocal: it matches LiteRT where the textbook QDQ graph does not", async () => {
+    // One 1 -> 1 layer with weight 1 and multiplier 1: the output is the input's int8 code x 0.3.
+    const s = f(0.3);
+    const qp: QuantizedPolicy = {
+      model: mlp({ obsDim: 1, hidden: [], head: { kind: 'discrete', n: 1 }, init: { seed: 1 } }),
+      input: { scale: s, zeroPoint: 0 },
+      calibrationSamples: 0,
+      layers: [
+        {
+          inDim: 1, outDim: 1, activation: 'none',
+          weight: new Int8Array([1]), weightScales: new Float32Array([1]),
+          bias: new Int32Array([0]), biasScales: new Float32Array([s]),
+          input: { scale: s, zeroPoint: 0 }, output: { scale: s, zeroPoint: 0 }, activationOutput: null,
+        },
+      ],
+    };
+    // float32(x / s) = 2.5 -> 2, float32(x * float32(1 / s)) = 2.5000002 -> 3.
+    const x = new Float32Array([0.7500000596046448]);
+    const lite = await openTfliteModel(writeTfliteQuantized(qp), { selfTest: false });
+    try {
+      const viaLiteRt = await lite.run(x, 1);
+      expect(viaLiteRt[0]).toBe(f(3 * s));
+      expect((await runOrt(quantizedToOnnx(qp), x, 1, 1))[0]).toBe(viaLiteRt[0]);
+      expect(forwardInt8(qp, x, 1)[0]).toBe(viaLiteRt[0]);
+      expect((await runOrt(quantizedToOnnx(qp, { inputQuantize: 'divide' }), x, 1, 1))[0]).toBe(f(2 * s));
+    } finally {
+      lite.dispose();
+    }
   });
 });

@@ -1,13 +1,22 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEVICES, checkReport, writeRunDir } from './fixtures.js';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', '..', 'pipeline', 'bin', 'edgedistill.js');
+const made: string[] = [];
+const tmp = (p: string) => {
+  const d = mkdtempSync(join(tmpdir(), p));
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -27,7 +36,7 @@ describe('edgedistill report', () => {
   });
 
   it('builds the report, merges --add check reports, prints JSON and the path to open', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ed-report-cli-'));
+    const dir = tmp('ed-report-cli-');
     writeRunDir(dir);
     const orin = join(dir, 'orin.json');
     writeFileSync(orin, JSON.stringify(checkReport(DEVICES[1])));
@@ -36,7 +45,7 @@ describe('edgedistill report', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toContain('13/13 budgets passed');
     expect(human.stdout).toContain(`wrote ${join(dir, 'report.html')}`);
-    expect(existsSync(join(dir, 'distill-report.json'))).toBe(true);
+    expect(existsSync(join(dir, 'report.json'))).toBe(true);
 
     const json = await cli(['report', '--dir', dir, '--add', orin, '--json']);
     expect(json.code).toBe(0);
@@ -51,7 +60,7 @@ describe('edgedistill report', () => {
   });
 
   it('exits 2 naming the file for an --add it does not know, and for a missing directory', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ed-report-cli-bad-'));
+    const dir = tmp('ed-report-cli-bad-');
     const junk = join(dir, 'junk.json');
     writeFileSync(junk, '[1, 2, 3]');
     const r = await cli(['report', '--dir', dir, '--add', junk, '--json']);

@@ -52,38 +52,125 @@ export function distillReport(overrides: Record<string, unknown> = {}): Record<s
   };
 }
 
-const sha = (n: number) => (n.toString(16).padStart(2, '0').repeat(32));
+const sha = (n: number) => n.toString(16).padStart(2, '0').repeat(32);
+
+/** The shipped CartPole teacher's ONNX file (models/cartpole-v1/teacher.onnx). */
+export const TEACHER_BYTES = 272525;
+
+/** artifacts.json entries as `edgedistill export` writes them (pipeline/src/export/index.ts). */
+function exported(format: string, precision: string, file: string, bytes: number, n: number, o: Record<string, unknown>) {
+  return {
+    format,
+    precision,
+    files: [{ name: file, bytes, sha256: sha(n) }],
+    bytes,
+    sha256: sha(n),
+    reference: precision === 'int8' ? 'forwardInt8' : precision === 'fp16' ? 'ir-fp16-weights' : null,
+    file,
+    runtime: format.startsWith('onnx') ? 'onnxruntime-node 1.30.0' : format.startsWith('tflite') ? 'LiteRT.js 2.5.3 (wasm)' : 'node v20.20.2 (import)',
+    status: 'pass',
+    reasons: [] as string[],
+    maxAbsErrorVsReference: null,
+    mismatchesVsReference: null,
+    actionAgreementVsIR: 1,
+    maxActionErrorVsIR: null,
+    actionAgreementVsTeacher: 0.991,
+    ...o,
+  };
+}
 
 export const ARTIFACTS = [
-  { name: 'teacher', role: 'teacher', format: 'onnx', file: 'export/teacher.onnx', bytes: 272525, sha256: '4818627d5a47228cb9c90204d5d978e6888ea136b4ddbb2dc53ef55845a24047', maxAbsError: 0, tolerance: 1e-5, agreementVsIr: 1, agreementVsTeacher: 1, passed: true },
-  { name: 'student-onnx', role: 'student', format: 'onnx', file: 'export/student.onnx', bytes: 19312, sha256: sha(1), maxAbsError: 2.4e-7, tolerance: 1e-5, agreementVsIr: 1, agreementVsTeacher: 0.991, passed: true },
-  { name: 'student-onnx-int8', role: 'student', format: 'onnx-int8', file: 'export/student.int8.onnx', bytes: 6893, sha256: sha(2), maxAbsError: 0.0123, tolerance: 0.05, agreementVsIr: 0.997, agreementVsTeacher: 0.988, passed: true },
-  { name: 'student-tflite-int8', role: 'student', format: 'tflite-int8', file: 'export/student.int8.tflite', bytes: 6120, sha256: sha(3), maxAbsError: 0.0123, tolerance: 0.05, agreementVsIr: 0.997, agreementVsTeacher: 0.988, passed: true },
-  { name: 'student-tflite-fp16', role: 'student', format: 'tflite-fp16', file: 'export/student.fp16.tflite', bytes: 10944, sha256: sha(4), maxAbsError: 0.061, tolerance: 0.01, agreementVsIr: 0.994, agreementVsTeacher: 0.986, passed: false },
-  { name: 'student-js', role: 'student', format: 'js', file: 'export/student.mjs', bytes: 41230, sha256: sha(5), maxAbsError: 0, tolerance: 1e-6, agreementVsIr: 1, agreementVsTeacher: 0.991, passed: true },
-  { name: 'student-js-int8', role: 'student', format: 'js-int8', file: 'export/student.int8.mjs', bytes: 9874, sha256: sha(6), maxAbsError: 0, tolerance: 1e-6, agreementVsIr: 1, agreementVsTeacher: 0.988, passed: true },
+  exported('onnx', 'fp32', 'policy.onnx', 19312, 1, { maxAbsErrorVsIR: 1.9e-6 }),
+  exported('onnx-int8', 'int8', 'policy.int8.onnx', 6893, 2, { maxAbsErrorVsIR: 0.0123, maxAbsErrorVsReference: 0, mismatchesVsReference: 0, actionAgreementVsIR: 0.997, actionAgreementVsTeacher: 0.988 }),
+  exported('tflite-int8', 'int8', 'policy.int8.tflite', 6120, 3, { maxAbsErrorVsIR: 0.0123, maxAbsErrorVsReference: 0, mismatchesVsReference: 0, actionAgreementVsIR: 0.997, actionAgreementVsTeacher: 0.988 }),
+  exported('tflite-fp16', 'fp16', 'policy.fp16.tflite', 10944, 4, {
+    file: null,
+    status: 'fail',
+    reasons: ['action agreement with the fp32 IR 98.40% < 99%'],
+    maxAbsErrorVsIR: 0.061,
+    maxAbsErrorVsReference: 2.1e-3,
+    actionAgreementVsIR: 0.984,
+    actionAgreementVsTeacher: 0.979,
+  }),
+  exported('js', 'fp32', 'policy.mjs', 41230, 5, { maxAbsErrorVsIR: 0 }),
+  exported('js-int8', 'int8', 'policy.int8.mjs', 9874, 6, { maxAbsErrorVsIR: 0.0123, maxAbsErrorVsReference: 0, mismatchesVsReference: 0, actionAgreementVsIR: 0.997, actionAgreementVsTeacher: 0.988 }),
 ];
 
+export const ARTIFACTS_JSON = {
+  format: 'edgedistill-artifacts',
+  version: 1,
+  policy: { source: 'distill/policy.json', sha256: sha(20), envId: 'CartPole-v1', obsDim: 4, outDim: 2, outputName: 'logits' },
+  golden: { file: 'golden.json', rows: 1000, sha256: sha(21), source: { kind: 'rollouts', env: 'CartPole-v1', actor: 'teacher', seed: 0, envs: 8 } },
+  calibration: { rows: 1000, source: 'rollouts of the teacher in CartPole-v1 (seed 1000)' },
+  teacher: { file: 'models/cartpole-v1/teacher.onnx', sha256: '4818627d5a47228cb9c90204d5d978e6888ea136b4ddbb2dc53ef55845a24047', agreementWithIR: 0.991 },
+  tolerances: { fp32MaxAbs: 0.0001, minAgreement: 0.99, continuousShare: 0.01, fp16MaxAbs: 0.0001, int8Steps: 1 },
+  machine: { cpu: 'AMD EPYC', cores: 2, node: 'v20.20.2', platform: 'linux-x64' },
+  passed: false,
+  artifacts: ARTIFACTS,
+};
+
+/** One compress-report.json row (pipeline/src/compress/report.ts). */
+function step(label: string, stepKind: string, kept: boolean, hidden: number[], nonzero: number, raw: number, gzip: number, format: string, agreement: number, retention: number, seconds: number) {
+  const params = hidden[0] === 64 ? 4610 : 1346;
+  return {
+    step: stepKind,
+    label,
+    semantics: format === 'int8' ? 'int8' : 'float32',
+    kept,
+    hidden,
+    params,
+    nonzeroParams: nonzero,
+    paramRatio: params / 67586,
+    bytes: { raw, gzip, format },
+    fileBytes: { raw: raw * 3, gzip: gzip * 2 },
+    agreement,
+    actionError: null,
+    return: { episodes: 100, mean: 23.28 + retention * (500 - 23.28), std: 20, min: 300, max: 500, seedStart: 0 },
+    returnRetention: retention,
+    targetsMet: agreement >= 0.98 && retention >= 0.95,
+    gain: null,
+    cost: null,
+    finetune: null,
+    details: {},
+    seconds,
+  };
+}
+
 export const COMPRESS = {
-  format: 'edgedistill.compress-report/1',
-  method: 'prune+share+int8',
-  seed: 0,
+  env: 'CartPole-v1',
+  teacher: { files: ['models/cartpole-v1/teacher.onnx'], sha256: [null], params: 67586, return: { episodes: 100, mean: 500, std: 0, min: 500, max: 500, seedStart: 0 } },
+  random: { return: { episodes: 100, mean: 23.28, std: 11.93, min: 10, max: 89, seedStart: 0 } },
+  episodes: 100,
+  evalSeed: 0,
+  targets: { agreement: 0.98, retention: 0.95 },
+  options: {},
   steps: [
-    { step: 'distilled', params: 4610, nonzero: 4610, bytes: 18440, agreement: 0.991, retention: 0.973, seconds: 0 },
-    { step: 'prune 50%', params: 4610, nonzero: 2305, bytes: 18440, agreement: 0.989, retention: 0.97, seconds: 3.1 },
-    { step: 'fine-tune', params: 4610, nonzero: 2305, bytes: 18440, agreement: 0.99, retention: 0.971, seconds: 4.4 },
-    { step: 'share 16 clusters', params: 4610, nonzero: 2305, bytes: 1410, agreement: 0.988, retention: 0.968, seconds: 1.2 },
-    { step: 'int8', params: 4610, nonzero: 2305, bytes: 4877, agreement: 0.988, retention: 0.968, seconds: 0.4 },
+    step('student 64x64', 'student', true, [64, 64], 4610, 18440, 16980, 'float32', 0.991, 0.973, 0),
+    step('structured 32x32', 'structured', true, [32, 32], 1346, 5384, 4950, 'float32', 0.988, 0.968, 6.2),
+    step('magnitude 50%', 'unstructured', false, [32, 32], 707, 5384, 2890, 'float32', 0.962, 0.91, 3.1),
+    step('share 16 clusters', 'share', true, [32, 32], 1346, 1410, 1210, 'shared-4bit', 0.986, 0.966, 1.2),
+    step('int8 PTQ', 'int8-ptq', true, [32, 32], 1346, 1602, 1398, 'int8', 0.985, 0.964, 0.4),
   ],
+  final: { float: 3, int8: 4 },
+  result: { hidden: [32, 32], params: 1346, paramRatio: 0.0199, semantics: 'int8', agreement: 0.985, actionError: null, returnRetention: 0.964, targetsMet: true },
+  notes: ['magnitude pruning cost more than 1% agreement and was dropped'],
+  data: { train: 16000, validation: 2000, heldOut: 4000, teacherStates: 22000 },
+  backend: 'js-f32',
+  machine: 'AMD EPYC, 2 cores',
+  wallSeconds: 14.8,
 };
 
 export function bundleManifest(device: string, controlPeriodUs: number): Record<string, unknown> {
   const files: Record<string, { sha256: string; bytes: number }> = {};
-  const artifacts = ARTIFACTS.filter((a) => ['teacher', 'student-onnx-int8', 'student-js', 'student-js-int8', 'student-tflite-int8'].includes(a.name)).map((a) => {
-    const path = `artifacts/${a.file.split('/')[1]}`;
+  const teacher = { name: 'teacher', role: 'teacher', path: 'artifacts/teacher.onnx', format: 'onnx', backend: 'ort-node', goldenKey: 'teacher' };
+  files[teacher.path] = { sha256: '4818627d5a47228cb9c90204d5d978e6888ea136b4ddbb2dc53ef55845a24047', bytes: TEACHER_BYTES };
+  const students = ARTIFACTS.filter((a) => ['onnx-int8', 'tflite-int8', 'js', 'js-int8'].includes(a.format)).map((a) => {
+    const path = `artifacts/${a.files[0].name}`;
     files[path] = { sha256: a.sha256, bytes: a.bytes };
-    return { name: a.name, role: a.role, path, format: a.format, backend: a.format.startsWith('tflite') ? 'litert' : a.format.startsWith('js') ? 'js' : 'ort-node', goldenKey: a.name };
+    const name = `student-${a.format}`;
+    return { name, role: 'student', path, format: a.format, backend: a.format.startsWith('tflite') ? 'litert' : a.format.startsWith('js') ? 'js' : 'ort-node', goldenKey: name };
   });
+  const artifacts = [teacher, ...students];
   files['golden.json'] = { sha256: sha(9), bytes: 55108 };
   files['runtime/edgedistill-device.mjs'] = { sha256: sha(10), bytes: 148313 };
   return {
@@ -172,14 +259,18 @@ export function checkReport(d: DeviceSpec): Record<string, unknown> {
   };
 }
 
-/** Writes a run directory: distill report at report.json, artifacts, compress report, a bundle, and the first device's check report. */
-export function writeRunDir(dir: string, opts: { checks?: boolean } = {}): void {
+/**
+ * Writes a run directory: distill/report.json (or report.json at the root with distillAtRoot, as
+ * when OUT is distill's own output directory), export/artifacts.json, compress/compress-report.json,
+ * a bundle, and the first device's check report in it.
+ */
+export function writeRunDir(dir: string, opts: { checks?: boolean; distillAtRoot?: boolean } = {}): void {
   const w = (p: string, v: unknown) => {
     mkdirSync(join(dir, p, '..'), { recursive: true });
     writeFileSync(join(dir, p), `${JSON.stringify(v, null, 2)}\n`);
   };
-  w('report.json', distillReport());
-  w('export/artifacts.json', { artifacts: ARTIFACTS });
+  w(opts.distillAtRoot ? 'report.json' : 'distill/report.json', distillReport());
+  w('export/artifacts.json', ARTIFACTS_JSON);
   w('compress/compress-report.json', COMPRESS);
   w('bundles/rpi4-arm64/manifest.json', bundleManifest('rpi4-arm64', 2000));
   if (opts.checks !== false) w('bundles/rpi4-arm64/check-report.json', checkReport(DEVICES[0]));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildReport, renderReportHtml, type MachineFacts, type ReportData } from '../../pipeline/src/report/index.js';
-import { ARTIFACTS, COMPRESS, CURVE_POINTS, DEVICES, bundleManifest, checkReport, distillReport } from './fixtures.js';
+import { ARTIFACTS, ARTIFACTS_JSON, COMPRESS, CURVE_POINTS, DEVICES, bundleManifest, checkReport, distillReport } from './fixtures.js';
 
 const machine: MachineFacts = { hostname: 'desk', cpu: 'AMD EPYC', board: null, cores: 2, arch: 'x64', os: 'linux 6.18', node: 'v20.20.2', memMiB: 24106 };
 const at = '2026-11-27T20:00:00.000Z';
@@ -10,7 +10,7 @@ function full(): ReportData {
     machine,
     generatedAt: at,
     distill: { data: distillReport(), file: 'report.json' },
-    artifacts: { data: { artifacts: ARTIFACTS }, file: 'export/artifacts.json' },
+    artifacts: { data: ARTIFACTS_JSON, file: 'export/artifacts.json' },
     compress: { data: COMPRESS, file: 'compress-report.json' },
     bundles: [{ data: bundleManifest('rpi4-arm64', 2000), file: 'bundles/rpi4-arm64/manifest.json' }],
     checks: DEVICES.map((d) => ({ data: checkReport(d), file: `${d.device}/check-report.json` })),
@@ -56,8 +56,10 @@ describe('renderReportHtml', () => {
     const returns = svgOf(html, 'returns');
     expect(count(returns, /class="bar /g)).toBe(3);
     expect(count(returns, /class="whisker"/g)).toBe(2); // the teacher's std is 0: no whisker
-    expect(count(svgOf(html, 'sizes'), /class="bar /g)).toBe(ARTIFACTS.length);
-    expect(count(svgOf(html, 'sizes-c'), /class="bar /g)).toBe(ARTIFACTS.length);
+    // The teacher's file (from the bundle) and every exported artifact.
+    expect(count(svgOf(html, 'sizes'), /class="bar /g)).toBe(ARTIFACTS.length + 1);
+    expect(count(svgOf(html, 'sizes'), /class="bar teacher"/g)).toBe(1);
+    expect(count(svgOf(html, 'sizes-c'), /class="bar /g)).toBe(ARTIFACTS.length + 1);
     expect(count(svgOf(html, 'latency-rpi4-arm64-rpi4-lab'), /class="point mark /g)).toBe(5 * 4);
     expect(count(svgOf(html, 'latency-rpi4-arm64-rpi4-lab'), /class="limit"/g)).toBe(1);
   });
@@ -71,7 +73,10 @@ describe('renderReportHtml', () => {
     expect(html).toContain('2 failed on jetson-orin-nano');
     expect(count(html, /class="budget-cell bad"/g)).toBe(2);
     expect(count(html, /class="budget-cell ok"/g)).toBe(22);
-    expect(html).toContain('<span class="pill bad">FAIL</span>'); // tflite-fp16's parity gate
+    expect(count(html, /<span class="pill bad">FAIL<\/span>/g)).toBe(1); // tflite-fp16's parity gate
+    expect(html).toContain('action agreement with the fp32 IR 98.40% &lt; 99%');
+    expect(html).toContain('smallest file 5.98 KiB (tflite-int8): 2.2% of 266 KiB'); // tflite-int8, the smallest file that passed parity
+    expect(html).toContain('magnitude pruning cost more than 1% agreement');
     expect(html).toContain('4818627d5a47');
   });
 

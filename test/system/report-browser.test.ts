@@ -32,7 +32,7 @@ const CHARTS: { id: string; selector: string; count: number }[] = [
   { id: 'curve-agreement', selector: '.point', count: CURVE_POINTS },
   { id: 'curve-loss', selector: '.point', count: CURVE_POINTS },
   { id: 'returns', selector: 'rect.bar', count: 3 },
-  { id: 'sizes', selector: 'rect.bar', count: ARTIFACTS.length },
+  { id: 'sizes', selector: 'rect.bar', count: ARTIFACTS.length + 1 }, // + the teacher's file
   { id: 'latency-rpi4-arm64-rpi4-lab', selector: '.point', count: LATENCY_ROWS * 4 },
   { id: 'latency-jetson-orin-nano-orin-01', selector: '.point', count: LATENCY_ROWS * 4 },
 ];
@@ -111,7 +111,7 @@ async function checkCharts(page: Page, compact: boolean): Promise<void> {
       expect(w > 0 && h > 0 && Number.isFinite(x) && Number.isFinite(y), `${id}: ${[w, h, x, y]}`).toBe(true);
     }
     // Named for assistive technology: role img, labelled by its own <title> and <desc>.
-    const label = await svg.evaluate((e) => (e.getAttribute('aria-labelledby') ?? '').split(' ').map((i) => (globalThis as unknown as PageGlobals).document.getElementById(i)?.textContent ?? ''));
+    const label = await svg.evaluate((e) => (e.getAttribute('aria-labelledby') ?? '').split(' ').map((i: string) => (globalThis as unknown as PageGlobals).document.getElementById(i)?.textContent ?? ''));
     expect(await svg.getAttribute('role')).toBe('img');
     expect(label[0].length, id).toBeGreaterThan(5);
     expect(label[1].length, id).toBeGreaterThan(20);
@@ -150,6 +150,15 @@ describe('report.html in Chromium', () => {
     const o = await overflow(page);
     expect(o.outside).toEqual([]);
     expect(o.scrollWidth).toBeLessThanOrEqual(1280);
+    // At full width no table hides columns behind a horizontal scroll (on a phone they may scroll).
+    const clipped = await page.evaluate(() => {
+      const { document } = globalThis as unknown as PageGlobals;
+      return Array.from(document.querySelectorAll('.table-wrap'))
+        .map((w) => w as unknown as { scrollWidth: number; clientWidth: number; textContent: string | null })
+        .filter((w) => w.clientWidth > 0 && w.scrollWidth > w.clientWidth + 1)
+        .map((w) => (w.textContent ?? '').slice(0, 60));
+    });
+    expect(clipped).toEqual([]);
 
     mkdirSync(artifactsDir, { recursive: true });
     await page.screenshot({ path: join(artifactsDir, 'report.png'), fullPage: true });

@@ -102,10 +102,10 @@ describe('trainers on a tiny budget', () => {
     const res = await trainTeacher({
       envId: 'Pendulum-v1',
       algo: 'sac',
-      steps: 300,
+      steps: 200,
       hidden: [32, 32],
       outDir: out,
-      hp: { learningStarts: 100, batchSize: 32, criticHidden: [16, 16] },
+      hp: { learningStarts: 150, batchSize: 32, criticHidden: [16, 16] },
       evalEpisodes: 1,
     });
     const { model } = await checkFiles(out);

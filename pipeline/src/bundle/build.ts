@@ -263,7 +263,7 @@ export function parseBudgetOverrides(items: readonly string[]): Partial<Budgets>
   const keys: (keyof Budgets)[] = ['controlPeriodUs', 'maxRssMiB', 'minAgreement', 'minReturnRetention'];
   const out: Partial<Record<keyof Budgets, number>> = {};
   for (const it of items) {
-    const m = /^([A-Za-z]+)=(.+)$/.exec(it.trim());
+    const m = /^([A-Za-z][A-Za-z0-9]*)=(.+)$/.exec(it.trim());
     if (!m) throw new EdgeDistillError('BAD_ARGUMENT', `--budget-override expects key=value, got "${it}"`, { field: '--budget-override' });
     const key = m[1] as keyof Budgets;
     if (!keys.includes(key)) {

@@ -34,6 +34,7 @@ program.exitOverride((err) => {
 for (const register of [registerDemo, registerEnvs]) register(program);
 (await import('./commands/train.js')).register(program); // train: teachers (PPO, DQN, SAC on tfjs)
 (await import('./commands/distill.js')).register(program); // distill: teacher -> small student (DAgger, js-f32 trainer)
+(await import('./commands/compress.js')).register(program); // compress: prune, share, int8/fp16, fuse students
 (await import('./commands/export.js')).register(program); // export: artifacts behind the parity gate
 for (const c of [await import('./commands/inspect.js'), await import('./commands/eval.js')]) c.register(program); // inspect, eval: model files
 (await import('./commands/report.js')).register(program); // report: OUT/report.html + report.json from a run's files

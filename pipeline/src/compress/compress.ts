@@ -158,13 +158,14 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     const res = await autoShrink(ctx, current, { int8: wantInt8, int8Options, finetune: o.finetune, ...as }, (a) =>
       progress('auto-shrink', `attempt ${a.attempt}: ${a.hidden.join('x')} ${a.targetsMet ? 'met' : 'missed'}`),
     );
-    res.attempts.forEach((a, i) => {
+    res.attempts.forEach((a) => {
       const q = a.int8?.chosen ?? null;
       push({
         step: 'auto-shrink',
         label: `auto-shrink #${a.attempt} ${a.from.join('x')} -> ${a.hidden.join('x')}${q ? ` (${q.label})` : ''}`,
         semantics: q ? 'int8' : 'float32',
-        kept: i === res.chosen,
+        // Every attempt that met the targets was the base of the next one.
+        kept: a.targetsMet,
         model: a.model,
         bytes: q ? int8Bytes(q.qp) : float32Bytes(a.model),
         fileBytes: q ? textBytes(quantizedToText(q.qp)) : floatFile(a.model),

@@ -143,9 +143,12 @@ export async function createContext(o: ContextOptions): Promise<CompressContext>
   const teacherReturn = await evaluateReturns(o.envId, async (obs, n) => (await label(obs, n)).actions, episodes, evalSeed);
   const randomReturn = await evaluateReturns(o.envId, randomPolicy(env.actionSpace, o.randomSeed ?? 1), episodes, evalSeed);
   const gap = teacherReturn.mean - randomReturn.mean;
+  // A target of 0 (or less) is no target.
+  const tA = o.targets?.agreement ?? 0.99;
+  const tR = o.targets?.retention ?? 0.99;
   const targets: Targets = {
-    agreement: out.kind === 'discrete' ? (o.targets?.agreement ?? 0.99) : null,
-    retention: gap > 0 ? (o.targets?.retention ?? 0.99) : null,
+    agreement: out.kind === 'discrete' && tA > 0 ? tA : null,
+    retention: gap > 0 && tR > 0 ? tR : null,
   };
   return {
     envId: o.envId,

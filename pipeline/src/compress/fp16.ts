@@ -5,7 +5,7 @@
  * float32 at load time).
  */
 import { fromFloat16Bits, toFloat16Bits } from '../export/tflite/float16.js';
-import type { PolicyModel } from '../ir/types.js';
+import type { DenseLayer, PolicyModel } from '../ir/types.js';
 
 export function roundToFloat16(v: number): number {
   return fromFloat16Bits(toFloat16Bits(v));
@@ -21,6 +21,13 @@ export function roundModelToFloat16(model: PolicyModel): { model: PolicyModel; m
       maxAbsChange = Math.max(maxAbsChange, Math.abs(h - v));
       return h;
     });
-  const layers = model.layers.map((l) => ({ inDim: l.inDim, outDim: l.outDim, activation: l.activation, weight: r(l.weight), bias: r(l.bias) }));
+  const layers = model.layers.map((l): DenseLayer => {
+    const base = { inDim: l.inDim, outDim: l.outDim, activation: l.activation, bias: r(l.bias) };
+    if (!l.codebook) return { ...base, weight: r(l.weight) };
+    // Shared weights stay shared: the centroids are rounded.
+    const centroids = r(l.codebook.centroids);
+    const weight = Float32Array.from(l.codebook.indices, (i) => centroids[i]);
+    return { ...base, weight, codebook: { centroids, indices: l.codebook.indices.slice() } };
+  });
   return { model: { ...model, layers }, maxAbsChange, overflow };
 }

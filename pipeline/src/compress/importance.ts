@@ -7,6 +7,8 @@
  * - 'activation': on teacher-visited states, std(a_j) * ||W_{l+1}[:, j]||_2: how much unit j moves
  *   the next layer's pre-activations once its mean is folded into the next bias (which pruneUnits
  *   does). A dead or constant unit scores 0 whatever its weights.
+ * structuredPrune scores the last hidden layer first and counts only outgoing weights into the units
+ * kept there (a unit feeding only pruned units is dead weight).
  */
 import { denseForward, normalizeObs } from '../ir/forward.js';
 import type { PolicyModel } from '../ir/types.js';
@@ -43,19 +45,27 @@ export function unitStats(a: Float32Array, n: number, width: number): { mean: Fl
 
 /**
  * Scores of the units of hidden layer l. 'activation' needs the layer's activations ([n][width])
- * on representative states.
+ * on representative states. `outRows` restricts the outgoing weights to those units of the next
+ * layer (the ones kept there), so weights into pruned units do not count.
  */
-export function unitImportance(model: PolicyModel, l: number, method: ImportanceMethod, acts?: { a: Float32Array; n: number }): Float64Array {
+export function unitImportance(
+  model: PolicyModel,
+  l: number,
+  method: ImportanceMethod,
+  acts?: { a: Float32Array; n: number },
+  outRows?: readonly number[],
+): Float64Array {
   const inL = model.layers[l];
   const outL = model.layers[l + 1];
   const width = inL.outDim;
+  const rows = outRows ?? Array.from({ length: outL.outDim }, (_, o) => o);
   const s = new Float64Array(width);
   if (method === 'activation') {
     if (!acts) throw new Error('activation importance needs activations on states');
     const { std } = unitStats(acts.a, acts.n, width);
     for (let j = 0; j < width; j++) {
       let o2 = 0;
-      for (let o = 0; o < outL.outDim; o++) o2 += outL.weight[o * width + j] ** 2;
+      for (const o of rows) o2 += outL.weight[o * width + j] ** 2;
       s[j] = std[j] * Math.sqrt(o2);
     }
     return s;
@@ -66,7 +76,7 @@ export function unitImportance(model: PolicyModel, l: number, method: Importance
       const w = inL.weight[j * inL.inDim + i];
       acc += method === 'l1' ? Math.abs(w) : w * w;
     }
-    for (let o = 0; o < outL.outDim; o++) {
+    for (const o of rows) {
       const w = outL.weight[o * width + j];
       acc += method === 'l1' ? Math.abs(w) : w * w;
     }

@@ -3,6 +3,9 @@
  * min-max and with percentile ranges (both with the output margin), the better of the two kept; when
  * that misses the targets (or when asked), quantization-aware fine-tuning with the activation ranges
  * fixed to the chosen calibration and fake-quantized weights and activations in the forward pass.
+ * A third PTQ variant first equalizes ranges (per-dimension input ranges folded into the float
+ * normalization, ReLU units scaled to their layer's range; see equalize.ts), which matters because
+ * int8 quantizes the whole observation with one scale.
  * Every int8 number here comes from forwardInt8 (the integer semantics exporters reproduce).
  */
 import type { PolicyModel } from '../ir/types.js';
@@ -17,11 +20,14 @@ import type { QuantizedPolicy } from '../quant/types.js';
 import { evaluateCandidate, type CompressContext, type Evaluation } from './context.js';
 import type { FinetuneOptions, FinetuneResult } from './finetune.js';
 import type { LayerParam } from './net.js';
+import { equalizeInputs, equalizeReluUnits } from './equalize.js';
 import { tuneModel } from './tune.js';
 
 export interface Int8Trial {
   label: string;
   method: CalibrationMethod;
+  /** Input and ReLU range equalization applied before calibration. */
+  equalized: boolean;
   qat: boolean;
   qp: QuantizedPolicy;
   /** The float weights the int8 model was quantized from (the QAT-trained ones after QAT). */
@@ -36,6 +42,8 @@ export interface Int8Options {
   qat?: 'auto' | 'always' | 'never';
   percentile?: number;
   outputMargin?: number;
+  /** Percentile of each input dimension mapped onto [-1, 1] by the equalized variant (default 99; null: no equalized variant). */
+  equalizeInputs?: number | null;
   finetune?: FinetuneOptions;
 }
 
@@ -56,24 +64,35 @@ export async function quantizeInt8(ctx: CompressContext, model: PolicyModel, par
   const calib = ctx.teacherStates.obs;
   const trials: Int8Trial[] = [];
   const percentile = o.percentile ?? 99.99;
-  for (const method of ['minmax', 'percentile'] as const) {
-    const ranges = calibrateRanges(model, calib, { method, percentile, outputMargin: o.outputMargin });
-    const qp = quantizeWithRanges(model, ranges);
-    const ev = await evaluateCandidate(ctx, { kind: 'int8', qp });
-    trials.push({ label: method === 'minmax' ? 'int8 PTQ min-max' : `int8 PTQ p${percentile}`, method, qat: false, qp, float: model, ranges, eval: ev, finetune: null });
+  const n = ctx.teacherStates.n;
+  const eqP = o.equalizeInputs === undefined ? 99 : o.equalizeInputs;
+  const variants: { model: PolicyModel; method: CalibrationMethod; equalized: boolean; params: readonly LayerParam[] | null }[] = [
+    { model, method: 'minmax', equalized: false, params },
+    { model, method: 'percentile', equalized: false, params },
+  ];
+  // Equalization rescales weights, which a codebook cannot follow; masks survive (0 * s = 0).
+  if (eqP !== null && !model.layers.some((l) => l.codebook)) {
+    variants.push({ model: equalizeReluUnits(equalizeInputs(model, calib, n, eqP), calib, n, percentile), method: 'percentile', equalized: true, params });
   }
-  let chosen = betterEval(trials[1].eval, trials[0].eval) ? trials[1] : trials[0];
+  for (const v of variants) {
+    const ranges = calibrateRanges(v.model, calib, { method: v.method, percentile, outputMargin: o.outputMargin, ...(v.equalized ? { inputRange: [-1, 1] as const } : {}) });
+    const qp = quantizeWithRanges(v.model, ranges);
+    const ev = await evaluateCandidate(ctx, { kind: 'int8', qp });
+    const label = v.method === 'minmax' ? 'int8 PTQ min-max' : v.equalized ? `int8 PTQ p${percentile} equalized (inputs p${eqP})` : `int8 PTQ p${percentile}`;
+    trials.push({ label, method: v.method, equalized: v.equalized, qat: false, qp, float: v.model, ranges, eval: ev, finetune: null });
+  }
+  let chosen = trials.reduce((best, t) => (betterEval(t.eval, best.eval) ? t : best));
   const qat = o.qat ?? 'auto';
   if (qat === 'always' || (qat === 'auto' && !chosen.eval.targetsMet)) {
     const ranges = chosen.ranges;
-    const tuned = await tuneModel(ctx, model, params, {
+    const tuned = await tuneModel(ctx, chosen.float, params, {
       driver: { kind: 'int8', qp: chosen.qp },
       fakeQuant: activationParamsOf(ranges),
       finetune: { steps: 2000, lr: 5e-4, ...o.finetune },
     });
     const qp = quantizeWithRanges(tuned.model, ranges);
     const ev = await evaluateCandidate(ctx, { kind: 'int8', qp });
-    const t: Int8Trial = { label: `int8 QAT (${chosen.method} ranges)`, method: chosen.method, qat: true, qp, float: tuned.model, ranges, eval: ev, finetune: tuned.finetune };
+    const t: Int8Trial = { label: `int8 QAT (from ${chosen.label.replace('int8 ', '')})`, method: chosen.method, equalized: chosen.equalized, qat: true, qp, float: tuned.model, ranges, eval: ev, finetune: tuned.finetune };
     trials.push(t);
     if (betterEval(ev, chosen.eval)) chosen = t;
   }

@@ -39,12 +39,21 @@ export function float32Bytes(model: PolicyModel): ByteCount {
   return count(float32Payload(model), 'float32');
 }
 
-/** binary16 weights and biases. */
-export function float16Bytes(model: PolicyModel): ByteCount {
-  const vals = model.layers.flatMap((l) => [...l.weight, ...l.bias]);
+function f16Bytes(vals: ArrayLike<number>): Buffer {
   const buf = Buffer.alloc(vals.length * 2);
-  vals.forEach((v, i) => buf.writeUInt16LE(toFloat16Bits(v), i * 2));
-  return count(buf, 'float16');
+  for (let i = 0; i < vals.length; i++) buf.writeUInt16LE(toFloat16Bits(vals[i]), i * 2);
+  return buf;
+}
+
+/** binary16 weights and biases (layers with a codebook: binary16 centroids + packed indices). */
+export function float16Bytes(model: PolicyModel): ByteCount {
+  const parts: Uint8Array[] = [];
+  for (const l of model.layers) {
+    if (l.codebook) parts.push(f16Bytes(l.codebook.centroids), packIndices(l.codebook.indices, codebookBits(l.codebook.centroids.length)));
+    else parts.push(f16Bytes(l.weight));
+    parts.push(f16Bytes(l.bias));
+  }
+  return count(Buffer.concat(parts), 'float16');
 }
 
 /** Layers with a codebook: float32 centroids + bit-packed indices + float32 biases; others float32. */

@@ -7,7 +7,7 @@
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import type { DenseLayer, PolicyModel } from '../ir/types.js';
 import { validatePolicy } from '../ir/validate.js';
-import { allUnitImportance, hiddenActivations, unitStats, type ImportanceMethod } from './importance.js';
+import { hiddenActivations, unitImportance, unitStats, type ImportanceMethod } from './importance.js';
 
 /** Hidden widths after removing `fraction` of each layer's units (at least one unit stays). */
 export function shrinkWidths(hidden: readonly number[], fraction: number): number[] {
@@ -85,8 +85,15 @@ export function structuredPrune(model: PolicyModel, opts: StructuredPruneOptions
   if (method === 'activation' && !states) {
     throw new EdgeDistillError('BAD_ARGUMENT', 'activation importance needs teacher-visited states', { field: 'states' });
   }
-  const scores = allUnitImportance(model, method, states ?? undefined);
-  const keep = selectUnits(scores, hidden);
-  const means = states ? hiddenActivations(model, states.obs, states.n).map((a, l) => unitStats(a, states.n, model.layers[l].outDim).mean) : null;
+  // Last hidden layer first: a unit only matters through the units it feeds that are kept.
+  const acts = states ? hiddenActivations(model, states.obs, states.n) : null;
+  const H = hidden.length;
+  const scores: Float64Array[] = new Array(H);
+  const keep: number[][] = new Array(H);
+  for (let l = H - 1; l >= 0; l--) {
+    scores[l] = unitImportance(model, l, method, acts ? { a: acts[l], n: states!.n } : undefined, l + 1 < H ? keep[l + 1] : undefined);
+    keep[l] = selectUnits([scores[l]], [hidden[l]])[0];
+  }
+  const means = acts ? acts.map((a, l) => unitStats(a, states!.n, model.layers[l].outDim).mean) : null;
   return { model: pruneUnits(model, keep, means), keep, scores, hidden: keep.map((k) => k.length) };
 }

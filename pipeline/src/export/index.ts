@@ -24,6 +24,7 @@ import { policyToOnnx, type OnnxExportOptions } from '../onnx/write.js';
 import { quantizePolicy } from '../quant/calibrate.js';
 import { forwardInt8 } from '../quant/forward-int8.js';
 import type { QuantizedPolicy } from '../quant/types.js';
+import { readQuantizedFile } from '../quant/serialize-int8.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { teacherFromPolicy, type TeacherLike } from '../distill/teacher.js';
 import { writeTflite, writeTfliteQuantized } from './tflite/write.js';
@@ -93,6 +94,12 @@ export interface ExportOptions {
   readonly seed?: number;
   /** Teacher (.onnx or policy.json file, or loaded): rollouts follow it; agreement is reported. */
   readonly teacher?: string | TeacherLike;
+  /**
+   * The int8 model: a QuantizedPolicy or a policy-int8.json file (`edgedistill compress --quantize
+   * int8` writes one, possibly from quantization-aware fine-tuning). Default: the policy
+   * directory's policy-int8.json when there is one and no `calibration` is given, else calibration.
+   */
+  readonly quantized?: QuantizedPolicy | string;
   /** int8 calibration observations or a file (.npy/.jsonl/.csv/golden.json); default rollouts. */
   readonly calibration?: Float32Array | string;
   readonly tolerances?: Partial<Tolerances>;
@@ -297,9 +304,16 @@ export async function exportPolicy(opts: ExportOptions): Promise<ArtifactsManife
     let calibration: ArtifactsManifest['calibration'] = null;
     if (formats.some((f) => PRECISION[f] === 'int8')) {
       progress('calibration');
-      let calib: Float32Array;
+      let calib: Float32Array | null = null;
       let source: string;
-      if (opts.calibration instanceof Float32Array) {
+      const int8File = typeof opts.quantized === 'string' ? opts.quantized : opts.policyDir && opts.calibration === undefined ? join(opts.policyDir, INT8_POLICY_FILE) : null;
+      if (opts.quantized !== undefined && typeof opts.quantized !== 'string') {
+        qp = opts.quantized;
+        source = 'given QuantizedPolicy';
+      } else if (int8File && (typeof opts.quantized === 'string' || existsSync(int8File))) {
+        qp = await readQuantizedFile(int8File);
+        source = int8File;
+      } else if (opts.calibration instanceof Float32Array) {
         calib = opts.calibration;
         source = 'given';
       } else if (typeof opts.calibration === 'string') {
@@ -313,8 +327,9 @@ export async function exportPolicy(opts: ExportOptions): Promise<ArtifactsManife
         calib = obs;
         source = 'golden set';
       }
-      qp = quantizePolicy(model, calib);
-      calibration = { rows: calib.length / model.obsDim, source };
+      if (!qp) qp = quantizePolicy(model, calib!);
+      else checkQuantizedFits(qp, model, source);
+      calibration = { rows: calib ? calib.length / model.obsDim : qp.calibrationSamples, source };
     }
     const int8Ref = qp ? forwardInt8(qp, obs, rows) : null;
     const int8Tol = qp ? tol.int8Steps * (qp.layers[qp.layers.length - 1].activationOutput ?? qp.layers[qp.layers.length - 1].output).scale * headGain(model) + 1e-6 : null;
@@ -476,6 +491,26 @@ export async function exportPolicy(opts: ExportOptions): Promise<ArtifactsManife
 }
 
 class NotRun extends Error {}
+
+/** policy-int8.json next to policy.json (as `edgedistill compress` writes them). */
+export const INT8_POLICY_FILE = 'policy-int8.json';
+
+/** A quantized policy must take the same observations and give the same outputs as the float one. */
+function checkQuantizedFits(qp: QuantizedPolicy, model: PolicyModel, file: string): void {
+  const a = qp.model;
+  const same =
+    a.obsDim === model.obsDim &&
+    a.head.kind === model.head.kind &&
+    outDimOf(a) === outDimOf(model) &&
+    outputName(a.head) === outputName(model.head) &&
+    a.envId === model.envId;
+  if (!same) {
+    throw new EdgeDistillError('BAD_MODEL', `the int8 policy (${a.obsDim} -> ${outDimOf(a)} ${outputName(a.head)}, env ${a.envId}) does not match policy.json (${model.obsDim} -> ${outDimOf(model)} ${outputName(model.head)}, env ${model.envId})`, {
+      file,
+      suggestion: 'export the policy directory compress wrote, or drop the stale policy-int8.json',
+    });
+  }
+}
 
 function agreementWithTeacher(model: PolicyModel, y: Float32Array, teacherActions: Float32Array, rows: number, ranges: Float64Array, tol: Tolerances): number {
   if (model.head.kind === 'discrete') return indexAgreement(actionsOf(y, rows, model.head.n, true), teacherActions);

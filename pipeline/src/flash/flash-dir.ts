@@ -233,16 +233,17 @@ export async function flashDir(a: BundleArchive, t: DirTarget, o: FlashOptions =
     }
     after = a.id;
 
-    // prune: newest `keep` by activation time, never current or previous
+    // prune: keep `keep` releases: current and previous, then the newest others by activation time
     const cur = readLinkRelease(P, 'current');
     const prev = readLinkRelease(P, 'previous');
     const rels = readdirSync(join(P, 'releases'))
       .filter((n) => !n.startsWith('.'))
       .map((n) => ({ n, m: statSync(join(P, 'releases', n)).mtimeMs }))
       .sort((x, y) => y.m - x.m);
-    let kept = 0;
+    let kept = (cur ? 1 : 0) + (prev && prev !== cur ? 1 : 0);
     for (const { n } of rels) {
-      if (n === cur || n === prev || kept < keep) {
+      if (n === cur || n === prev) continue;
+      if (kept < keep) {
         kept++;
         continue;
       }

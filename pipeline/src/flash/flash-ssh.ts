@@ -34,6 +34,8 @@ export interface FlashOptions extends SshOptions {
   /** Save each device's check-report.json under OUT/<label>/. */
   readonly outDir?: string;
   readonly upload?: 'auto' | 'rsync' | 'scp';
+  /** Upload bandwidth limit, KiB/s (slow or shared links). */
+  readonly bwlimitKiB?: number;
   readonly onProgress?: (phase: FlashPhase, detail: string) => void;
 }
 
@@ -80,7 +82,8 @@ async function upload(a: BundleArchive, t: SshTarget, o: FlashOptions, remotePat
   let r: RunResult;
   if (method === 'rsync') {
     let last = -1;
-    r = await runProgram('rsync', ['--partial', '--chmod=F644', '--info=progress2', '-e', rsyncRsh(t, o), a.path, remoteSpec(t, remotePath)], {
+    const limit = o.bwlimitKiB ? [`--bwlimit=${o.bwlimitKiB}`] : [];
+    r = await runProgram('rsync', ['--partial', '--chmod=F644', '--info=progress2', ...limit, '-e', rsyncRsh(t, o), a.path, remoteSpec(t, remotePath)], {
       timeoutMs,
       onStdout: (chunk) => {
         const m = /(\d{1,3})%/g;
@@ -97,7 +100,8 @@ async function upload(a: BundleArchive, t: SshTarget, o: FlashOptions, remotePat
     // scp takes the port as -P, not -p.
     const opts = sshOptionArgs(t, o).map((x, i, arr) => (x === '-p' && arr[i + 1] === String(t.port) ? '-P' : x));
     o.onProgress?.('upload', `scp ${(a.bytes / 1048576).toFixed(1)} MiB`);
-    r = await runProgram('scp', ['-q', ...opts, a.path, remoteSpec(t, remotePath)], { timeoutMs });
+    const limit = o.bwlimitKiB ? ['-l', String(Math.max(1, Math.round(o.bwlimitKiB * 8)))] : [];
+    r = await runProgram('scp', ['-q', ...limit, ...opts, a.path, remoteSpec(t, remotePath)], { timeoutMs });
   }
   if (r.code !== 0) throw new EdgeDistillError('DEVICE', `upload with ${method} failed: ${sshErrorText(r)}`);
   return (Date.now() - t0) / 1000;

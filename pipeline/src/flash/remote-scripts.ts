@@ -161,12 +161,14 @@ rm -f .lock/activate
 emit rolledback "$rolled"
 emit current "$(release_of current)"
 emit previous "$(release_of previous)"
-# keep the newest KEEP releases by activation time; never current or previous
+# keep KEEP releases: current and previous, then the newest others by activation time
 curl=$(readlink current 2>/dev/null || true)
 prevl=$(readlink previous 2>/dev/null || true)
 n=0; pruned=
+[ -n "$curl" ] && n=$((n + 1))
+[ -n "$prevl" ] && [ "$prevl" != "$curl" ] && n=$((n + 1))
 for r in $(ls -1t releases 2>/dev/null); do
-  if [ "releases/$r" = "$curl" ] || [ "releases/$r" = "$prevl" ]; then n=$((n + 1)); continue; fi
+  if [ "releases/$r" = "$curl" ] || [ "releases/$r" = "$prevl" ]; then continue; fi
   if [ "$n" -lt "$KEEP" ]; then n=$((n + 1)); else rm -rf "releases/$r" && pruned="$pruned $r"; fi
 done
 emit pruned "\${pruned# }"

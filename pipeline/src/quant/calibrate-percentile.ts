@@ -36,6 +36,8 @@ export interface CalibrationOptions {
   readonly percentile?: number;
   /** Output layer: min-max widened by this fraction of its width on each side; default 0.1. */
   readonly outputMargin?: number;
+  /** A fixed range for the normalized observation (e.g. [-1, 1] after input equalization). */
+  readonly inputRange?: readonly [number, number];
 }
 
 /** The float ranges every int8 tensor is quantized over. */
@@ -128,7 +130,7 @@ export function calibrateRanges(model: PolicyModel, calibration: Float32Array, o
   const n = checkCalibration(model, calibration);
   const rangeOf = (a: Float32Array): [number, number] => (p === null ? minMaxRange(a) : percentileRange(a, p));
   let x = model.obsNorm ? normalizeObs(model.obsNorm, calibration, n, model.obsDim) : calibration;
-  const input = rangeOf(x);
+  const input: readonly [number, number] = opts.inputRange ? [opts.inputRange[0], opts.inputRange[1]] : rangeOf(x);
   const layers: [number, number][] = [];
   const last = model.layers.length - 1;
   model.layers.forEach((layer, i) => {

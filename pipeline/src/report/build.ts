@@ -150,27 +150,36 @@ export function normalizeDistill(s: Sourced): DistillReport {
   return d as unknown as DistillReport;
 }
 
+/** artifacts.json: `{format: 'edgedistill-artifacts', artifacts: [...]}` (every entry is a student export), or a bare list. */
 export function normalizeArtifacts(s: Sourced): ArtifactRecord[] {
   const d = s.data;
   const list = Array.isArray(d) ? d : isObj(d) && Array.isArray(d.artifacts) ? d.artifacts : null;
   if (!list) throw bad(s.file, 'artifacts', 'expected an array of artifacts (or {artifacts: [...]})');
+  const exported = isObj(d) && d.format === 'edgedistill-artifacts';
   return list.map((a, i): ArtifactRecord => {
     const p = `${Array.isArray(d) ? '' : 'artifacts.'}${i}.`;
     if (!isObj(a)) throw bad(s.file, p.slice(0, -1), 'each artifact must be an object');
     const file = strAt(a, s.file, p, 'file', 'path');
     const format = strAt(a, s.file, p, 'format') ?? 'unknown';
+    const status = strAt(a, s.file, p, 'status');
+    const reasons = Array.isArray(a.reasons) ? a.reasons.filter((r): r is string => typeof r === 'string') : [];
     return {
-      name: strAt(a, s.file, p, 'name') ?? (file ? basename(file) : format),
-      role: role(strAt(a, s.file, p, 'role')),
+      name: strAt(a, s.file, p, 'name') ?? format,
+      role: role(strAt(a, s.file, p, 'role')) ?? (exported ? 'student' : null),
       format,
+      precision: strAt(a, s.file, p, 'precision'),
+      runtime: strAt(a, s.file, p, 'runtime'),
       file,
       bytes: numAt(a, s.file, p, 'bytes', 'size'),
       sha256: strAt(a, s.file, p, 'sha256'),
-      maxAbsError: errAt(a, s.file, p, 'maxAbsError', 'maxAbsErrorVsIr', 'parity.maxAbsError'),
-      tolerance: numAt(a, s.file, p, 'tolerance', 'parity.tolerance', 'maxAbsErrorLimit'),
-      agreementVsIr: numAt(a, s.file, p, 'agreementVsIr', 'agreement.ir', 'parity.agreementVsIr', 'parity.agreement', 'agreement'),
-      agreementVsTeacher: numAt(a, s.file, p, 'agreementVsTeacher', 'agreement.teacher', 'parity.agreementVsTeacher'),
-      passed: boolAt(a, s.file, p, 'passed', 'parity.passed', 'ok'),
+      maxAbsError: errAt(a, s.file, p, 'maxAbsErrorVsIR', 'maxAbsError', 'parity.maxAbsError'),
+      maxAbsErrorVsReference: errAt(a, s.file, p, 'maxAbsErrorVsReference'),
+      reference: strAt(a, s.file, p, 'reference'),
+      tolerance: numAt(a, s.file, p, 'tolerance', 'parity.tolerance'),
+      agreementVsIr: numAt(a, s.file, p, 'actionAgreementVsIR', 'agreementVsIr', 'parity.agreementVsIr'),
+      agreementVsTeacher: numAt(a, s.file, p, 'actionAgreementVsTeacher', 'agreementVsTeacher', 'parity.agreementVsTeacher'),
+      passed: status === 'pass' ? true : status === 'fail' ? false : status === 'not run' ? null : boolAt(a, s.file, p, 'passed', 'parity.passed'),
+      reasons,
     };
   });
 }
@@ -188,17 +197,50 @@ function flatRow(o: Obj): CompressRow {
   return row;
 }
 
+/** A row of compress-report.json as `edgedistill compress` writes it (pipeline/src/compress/report.ts). */
+function compressStepRow(r: Obj, file: string | undefined, p: string): CompressRow {
+  const agreement = numAt(r, file, p, 'agreement');
+  const hidden = Array.isArray(r.hidden) ? r.hidden.join('×') : null;
+  return {
+    step: strAt(r, file, p, 'label', 'step'),
+    kept: boolAt(r, file, p, 'kept'),
+    hidden: hidden || null,
+    params: numAt(r, file, p, 'params'),
+    nonzero: numAt(r, file, p, 'nonzeroParams'),
+    bytes: numAt(r, file, p, 'bytes.raw'),
+    'gzip bytes': numAt(r, file, p, 'bytes.gzip'),
+    storage: strAt(r, file, p, 'bytes.format', 'semantics'),
+    ...(agreement !== null || r.actionError === null || r.actionError === undefined ? { agreement } : { 'action error': numAt(r, file, p, 'actionError') }),
+    retention: numAt(r, file, p, 'returnRetention'),
+    return: numAt(r, file, p, 'return.mean'),
+    targets: r.targetsMet === true ? 'met' : r.targetsMet === false ? 'missed' : null,
+    seconds: numAt(r, file, p, 'seconds'),
+  };
+}
+
 export function normalizeCompress(s: Sourced): CompressSummary {
   const d = s.data;
   const steps = Array.isArray(d) ? d : isObj(d) ? (d.steps ?? d.table ?? null) : null;
   if (!Array.isArray(steps)) throw bad(s.file, 'steps', 'expected the compression steps as an array (or {steps: [...]})');
   const rows = steps.map((r, i) => {
     if (!isObj(r)) throw bad(s.file, `steps.${i}`, 'each step must be an object');
-    return flatRow(r);
+    return isObj(r.bytes) && 'label' in r ? compressStepRow(r, s.file, `steps.${i}.`) : flatRow(r);
   });
   const facts: Record<string, string | number | boolean | null> = {};
-  if (isObj(d)) for (const [k, v] of Object.entries(d)) if (scalar(v) && k !== 'format') facts[k] = v;
-  return { steps: rows, facts };
+  if (isObj(d)) {
+    const res = d.result;
+    if (isObj(res)) {
+      const hidden = Array.isArray(res.hidden) ? res.hidden.join('×') : '';
+      facts.result = `${hidden ? `${hidden}, ` : ''}${typeof res.params === 'number' ? `${res.params.toLocaleString('en-US')} params` : ''}${typeof res.semantics === 'string' ? `, ${res.semantics}` : ''}`;
+      for (const [k, label] of [['agreement', 'agreement'], ['actionError', 'action error'], ['returnRetention', 'retention']] as const) {
+        if (typeof res[k] === 'number') facts[label] = res[k] as number;
+      }
+      if (typeof res.targetsMet === 'boolean') facts['targets met'] = res.targetsMet;
+    }
+    for (const [k, v] of Object.entries(d)) if (scalar(v) && k !== 'format' && k !== 'version' && k !== 'machine') facts[k] = v;
+  }
+  const notes = isObj(d) && Array.isArray(d.notes) ? d.notes.filter((n): n is string => typeof n === 'string') : [];
+  return { steps: rows, facts, notes };
 }
 
 export function isBundleManifest(v: unknown): boolean {

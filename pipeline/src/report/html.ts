@@ -55,7 +55,7 @@ function summaryCards(d: ReportData): string {
   // Size: parameters and bytes of the smallest student file vs the teacher.
   const sp = ds?.student.params ?? null;
   const tp = t?.params ?? ds?.teacher.params ?? null;
-  const studs = studentArtifacts(d).filter((a) => isNum(a.bytes));
+  const studs = studentArtifacts(d).filter((a) => isNum(a.bytes) && a.passed !== false);
   const smallest = studs.length ? studs.reduce((a, b) => (a.bytes! <= b.bytes! ? a : b)) : null;
   const tb = t?.bytes ?? null;
   if (isNum(sp) && isNum(tp) && tp > 0) {
@@ -241,9 +241,12 @@ function returnsSection(d: ReportData): string {
 function parityTable(arts: readonly ArtifactRecord[]): string {
   const rows = arts.map((a) => {
     const err = `${formatError(a.maxAbsError)}${isNum(a.tolerance) ? ` ≤ ${formatError(a.tolerance)}` : ''}`;
-    return `<tr><td>${esc(a.name)}</td><td>${a.role ? `<span class="role ${a.role}">${a.role}</span>` : DASH}</td><td><code>${esc(a.format)}</code></td><td class="num">${esc(formatBytes(a.bytes))}</td><td><code title="${esc(a.sha256 ?? '')}">${esc(shortHash(a.sha256))}</code></td><td class="num">${esc(err)}</td><td class="num">${esc(formatPct(a.agreementVsIr))}</td><td class="num">${esc(formatPct(a.agreementVsTeacher))}</td><td>${pill(a.passed)}</td></tr>`;
+    const sub = [a.runtime, a.file].filter(Boolean).join(' · ');
+    const reasons = a.reasons.length ? `<div class="reason">${a.reasons.map(esc).join('<br>')}</div>` : '';
+    const ref = a.reference ? ` title="vs ${esc(a.reference)}"` : '';
+    return `<tr><td class="wrap"><strong>${esc(a.name)}</strong>${a.role === 'teacher' ? ' <span class="role teacher">teacher</span>' : ''}${sub ? `<div class="sub">${esc(sub)}</div>` : ''}${reasons}</td><td>${esc(a.precision ?? DASH)}</td><td class="num">${esc(formatBytes(a.bytes))}</td><td><code title="${esc(a.sha256 ?? '')}">${esc(shortHash(a.sha256))}</code></td><td class="num">${esc(err)}</td><td class="num"${ref}>${esc(formatError(a.maxAbsErrorVsReference))}</td><td class="num">${esc(formatPct(a.agreementVsIr))}</td><td class="num">${esc(formatPct(a.agreementVsTeacher))}</td><td>${pill(a.passed)}</td></tr>`;
   });
-  return `<div class="table-wrap"><table class="data parity"><thead><tr><th>artifact</th><th>role</th><th>format</th><th class="num">bytes</th><th>sha256</th><th class="num">max |error| vs IR</th><th class="num">agreement vs IR</th><th class="num">agreement vs teacher</th><th>parity</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  return `<div class="table-wrap"><table class="data parity"><thead><tr><th>artifact</th><th>precision</th><th class="num">bytes</th><th>sha256</th><th class="num">max |error|<br>vs IR</th><th class="num">max |error| vs<br>int8/fp16 reference</th><th class="num">agreement<br>vs IR</th><th class="num">agreement<br>vs teacher</th><th>parity</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function artifactsSection(d: ReportData): string {
@@ -395,22 +398,22 @@ function devicesSection(d: ReportData): string {
 
 function bundlesSection(d: ReportData): string {
   if (d.bundles.length === 0) return '';
+  const budgets = (b: Readonly<Record<string, number>> | null) =>
+    b
+      ? [
+          isNum(b.controlPeriodUs) ? `p99 ≤ ${formatUs(b.controlPeriodUs)}` : null,
+          isNum(b.maxRssMiB) ? `RSS ≤ ${b.maxRssMiB} MiB` : null,
+          isNum(b.minAgreement) ? `agreement ≥ ${formatPct(b.minAgreement, 0)}` : null,
+          isNum(b.minReturnRetention) ? `retention ≥ ${formatPct(b.minReturnRetention, 0)}` : null,
+        ]
+          .filter(Boolean)
+          .join(', ')
+      : DASH;
   return `<section class="panel" id="bundles"><h2>Bundles</h2>${htmlTable({
-    head: ['device', 'directory', 'environment', 'artifacts', 'files', 'size', 'control period', 'max RSS', 'min agreement', 'min retention'],
-    rows: d.bundles.map((b) => [
-      b.device,
-      b.dir,
-      b.envId ?? DASH,
-      b.artifacts.map((a) => `${a.name} (${a.backend})`).join(', '),
-      String(b.files),
-      formatBytes(b.bytes),
-      formatUs(b.budgets?.controlPeriodUs),
-      isNum(b.budgets?.maxRssMiB) ? `${b.budgets!.maxRssMiB} MiB` : DASH,
-      formatPct(b.budgets?.minAgreement, 0),
-      formatPct(b.budgets?.minReturnRetention, 0),
-    ]),
-    numeric: [4, 5, 6, 7, 8, 9],
-    wrap: [1, 3],
+    head: ['device', 'directory', 'environment', 'artifacts (backend)', 'files', 'size', 'budgets'],
+    rows: d.bundles.map((b) => [b.device, b.dir, b.envId ?? DASH, b.artifacts.map((a) => `${a.name} (${a.backend})`).join(', '), String(b.files), formatBytes(b.bytes), budgets(b.budgets)]),
+    numeric: [4, 5],
+    wrap: [1, 3, 6],
   })}</section>`;
 }
 
@@ -421,6 +424,7 @@ function compressCell(key: string, v: string | number | boolean | null): string 
   if (/bytes/i.test(key)) return formatBytes(v);
   if (/agreement|retention|sparsity|share|ratio|fraction/i.test(key) && v >= 0 && v <= 1) return formatPct(v);
   if (/err/i.test(key)) return formatError(v);
+  if (/seconds/i.test(key)) return `${trimZeros(sig(v))} s`;
   return formatNumber(v);
 }
 
@@ -430,10 +434,13 @@ function compressSection(d: ReportData): string {
   if (!c) return `<section class="panel" id="compress">${head}${notRun('no compression report.', 'Run <code>edgedistill compress</code>; it writes <code>compress-report.json</code>.')}</section>`;
   const cols = [...new Set(c.steps.flatMap((r) => Object.keys(r)))];
   const numeric = cols.map((k, i) => (c.steps.some((r) => typeof r[k] === 'number') ? i : -1)).filter((i) => i >= 0);
-  const factList = Object.entries(c.facts).map(([k, v]) => [k, compressCell(k, v)] as [string, string]);
-  return `<section class="panel" id="compress">${head}<p class="lede">Each step of the compression, in order, with the figures the compressor measured after it.</p>${factList.length ? facts(factList) : ''}${
+  // camelCase keys read as words: wallSeconds -> "wall seconds".
+  const words = (k: string) => k.replace(/([a-z])([A-Z])/g, (_m, a: string, b: string) => `${a} ${b.toLowerCase()}`);
+  const factList = Object.entries(c.facts).map(([k, v]) => [words(k), compressCell(k, v)] as [string, string]);
+  const notes = (c.notes ?? []).length ? `<ul class="notes">${c.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
+  return `<section class="panel" id="compress">${head}<p class="lede">Each step the compressor tried, in order, with what it measured after it; a step not kept was tried and dropped.</p>${factList.length ? facts(factList) : ''}${
     c.steps.length ? htmlTable({ head: cols, rows: c.steps.map((r) => cols.map((k) => compressCell(k, r[k] ?? null))), numeric }, 'data compress') : notRun('no steps.', '')
-  }</section>`;
+  }${notes}</section>`;
 }
 
 function machineSection(d: ReportData): string {
@@ -469,7 +476,7 @@ ${devicesSection(d)}
 ${bundlesSection(d)}
 ${compressSection(d)}
 ${machineSection(d)}
-<footer><div>Data from ${d.sources.length} file${d.sources.length === 1 ? '' : 's'}${d.sources.length ? ':' : '.'}</div>${d.sources.length ? `<ul>${d.sources.map((s) => `<li><code>${esc(s)}</code></li>`).join('')}</ul>` : ''}<div>Schema ${esc(d.schema)}. The same data is in report.json next to this file.</div></footer>
+<footer><div>Data from ${d.sources.length} file${d.sources.length === 1 ? '' : 's'}${d.sources.length ? ':' : '.'}</div>${d.sources.length ? `<ul>${d.sources.map((s) => `<li><code>${esc(s)}</code></li>`).join('')}</ul>` : ''}<div>Schema ${esc(d.schema)}. The same data is in report.json next to this file (report-data.json in a distill output directory).</div></footer>
 </main>
 </body>
 </html>

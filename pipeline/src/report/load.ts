@@ -13,8 +13,11 @@ import { REPORT_SCHEMA, type MachineFacts, type ReportData } from './types.js';
 
 export const REPORT_JSON = 'report.json';
 export const REPORT_HTML = 'report.html';
-/** Where a distill report found at OUT/report.json is kept before report.json becomes the aggregate. */
-export const DISTILL_COPY = 'distill-report.json';
+/**
+ * Where the aggregate goes when OUT/report.json is distill's own report (OUT is a distill output
+ * directory): compress reads that file for the evaluation seeds, so it is never overwritten.
+ */
+export const REPORT_DATA_JSON = 'report-data.json';
 
 /** JSON has no Infinity; an infinite error (a NaN output) is written as the string "Infinity". */
 export function reportToJson(d: ReportData): string {
@@ -74,8 +77,8 @@ function walk(dir: string, depth: number, out: string[] = []): string[] {
 
 export interface CollectedInputs {
   inputs: Omit<ReportInputs, 'machine'>;
-  /** A distill report found at OUT/report.json, which the aggregate will replace. */
-  distillAtReportJson: string | null;
+  /** True when OUT/report.json is distill's report: the aggregate then goes to report-data.json. */
+  distillAtReportJson: boolean;
 }
 
 /**
@@ -98,24 +101,21 @@ export function collectInputs(dir: string, add: readonly string[] = []): Collect
   let artifacts: Sourced | null = null;
   const bundles: Sourced[] = [];
   const checks: Sourced[] = [];
-  let distillAtReportJson: string | null = null;
+  let distillAtReportJson = false;
   const root = join(dir, REPORT_JSON);
+  const rootData = join(dir, REPORT_DATA_JSON);
 
   for (const f of walk(dir, 3)) {
     const name = f.slice(f.lastIndexOf('/') + 1);
-    const known = ['report.json', DISTILL_COPY, 'compress-report.json', 'artifacts.json', 'manifest.json', 'check-report.json'];
+    const known = [REPORT_JSON, REPORT_DATA_JSON, 'distill-report.json', 'compress-report.json', 'artifacts.json', 'manifest.json', 'check-report.json'];
     if (!known.includes(name)) continue;
     const data = readJson(f);
     const s = { data, file: label(f) };
-    if (f === root && isReportData(data)) previous = data;
+    if ((f === root || f === rootData) && isReportData(data)) previous = data;
     else if (isDistillReport(data)) {
-      // The root's own distill report (or its kept copy) wins over ones in subdirectories.
-      if (!distill || f === root || name === DISTILL_COPY) distill = s;
-      if (f === root) {
-        distillAtReportJson = f;
-        // Named by where it will be kept: report.json is about to become the aggregate.
-        distill = { data, file: DISTILL_COPY };
-      }
+      // The root's own distill report wins over ones in subdirectories.
+      if (!distill || f === root) distill = s;
+      if (f === root) distillAtReportJson = true;
     } else if (name === 'compress-report.json') compress = s;
     else if (name === 'artifacts.json') artifacts = s;
     else if (name === 'manifest.json' && isBundleManifest(data)) bundles.push(s);
@@ -139,7 +139,9 @@ export function collectInputs(dir: string, add: readonly string[] = []): Collect
     }
   }
   // The teacher's file size, when the distill report names a file we can see.
-  const teacherFile = (distill?.data as { teacher?: { files?: string[] } } | undefined)?.teacher?.files?.[0];
+  const teacherFile =
+    (distill?.data as { teacher?: { files?: string[] } } | undefined)?.teacher?.files?.[0] ??
+    (artifacts?.data as { teacher?: { file?: string } } | undefined)?.teacher?.file;
   let teacher: ReportInputs['teacher'] = null;
   if (teacherFile) {
     for (const p of [teacherFile, join(dir, teacherFile)]) {
@@ -159,27 +161,21 @@ export function collectInputs(dir: string, add: readonly string[] = []): Collect
 
 export interface WrittenReport {
   html: string;
+  /** OUT/report.json, or OUT/report-data.json when OUT/report.json is distill's report. */
   json: string;
   data: ReportData;
-  /** Where distill's report.json was kept, when it was at OUT/report.json. */
-  keptDistillReport: string | null;
 }
 
-/** Builds the report from `dir` (+ `add`) and writes OUT/report.html and OUT/report.json. */
+/**
+ * Builds the report from `dir` (+ `add`) and writes OUT/report.html and OUT/report.json (or
+ * OUT/report-data.json, when report.json is distill's report and must stay as it is).
+ */
 export async function writeReport(dir: string, add: readonly string[] = [], opts: { machine?: MachineFacts; generatedAt?: string } = {}): Promise<WrittenReport> {
   const { inputs, distillAtReportJson } = collectInputs(dir, add);
   const data = buildReport({ ...inputs, machine: opts.machine ?? machineFacts(), generatedAt: opts.generatedAt });
-  // report.json becomes the aggregate; keep distill's own report.json under another name first.
-  let kept: string | null = null;
-  if (distillAtReportJson) {
-    kept = join(dir, DISTILL_COPY);
-    if (!existsSync(kept) || readFileSync(kept, 'utf8') !== readFileSync(distillAtReportJson, 'utf8')) {
-      await writeFileAtomic(kept, readFileSync(distillAtReportJson));
-    }
-  }
   const html = join(dir, REPORT_HTML);
-  const json = join(dir, REPORT_JSON);
-  await writeFileAtomic(html, renderReportHtml(data));
+  const json = join(dir, distillAtReportJson ? REPORT_DATA_JSON : REPORT_JSON);
   await writeFileAtomic(json, reportToJson(data));
-  return { html, json, data, keptDistillReport: kept };
+  await writeFileAtomic(html, renderReportHtml(data));
+  return { html, json, data };
 }

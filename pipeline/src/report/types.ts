@@ -29,33 +29,45 @@ export interface TeacherInfo {
   readonly return: ReturnStats | null;
 }
 
-/** One exported artifact with its parity figures (artifacts.json). */
+/** One exported artifact with its parity figures (artifacts.json, as `edgedistill export` writes it). */
 export interface ArtifactRecord {
+  /** Shown name: the export format unless the file names it (onnx, onnx-int8, js, ...). */
   readonly name: string;
   readonly role: 'teacher' | 'student' | null;
   readonly format: string;
+  /** fp32, fp16 or int8. */
+  readonly precision: string | null;
+  /** Runtime the parity gate ran it on (onnxruntime-node 1.30.0, LiteRT ...). */
+  readonly runtime: string | null;
   readonly file: string | null;
   readonly bytes: number | null;
   readonly sha256: string | null;
-  /** Largest |output - IR output| over the parity set. */
+  /** Largest |output - IR output| over the golden set. */
   readonly maxAbsError: number | null;
-  /** Tolerance the export gate compared maxAbsError with, when it says. */
+  /** int8 / fp16: largest |output - reference| (forwardInt8, or the IR with float16 weights). */
+  readonly maxAbsErrorVsReference: number | null;
+  readonly reference: string | null;
+  /** Tolerance the export gate compared maxAbsError with, when the file says. */
   readonly tolerance: number | null;
-  /** Share of parity observations where it picks the IR's action. */
+  /** Share of golden observations where it picks the IR's action. */
   readonly agreementVsIr: number | null;
   /** Share where it picks the teacher's action. */
   readonly agreementVsTeacher: number | null;
-  /** The export's parity gate verdict; null when the file does not say. */
+  /** The export's parity gate verdict; null when not run or not said. */
   readonly passed: boolean | null;
+  /** Why the gate failed it (empty when it passed). */
+  readonly reasons: readonly string[];
 }
 
 /** A step of compress-report.json's table: scalar columns as the compressor wrote them. */
 export type CompressRow = Readonly<Record<string, string | number | boolean | null>>;
 
 export interface CompressSummary {
+  /** One row per step tried, columns named for people (step, kept, params, bytes, agreement ...). */
   readonly steps: readonly CompressRow[];
-  /** Scalar top-level facts (method, seed, final params ...), for a small facts list. */
+  /** Facts about the whole run (result, environment, backend ...), for a small facts list. */
   readonly facts: Readonly<Record<string, string | number | boolean | null>>;
+  readonly notes: readonly string[];
 }
 
 export interface BundleRecord {

@@ -15,6 +15,8 @@ export interface ReturnStats {
   /** Reset seeds used: seedStart .. seedStart + episodes - 1. */
   seedStart: number;
   seedScheme: string;
+  /** Every episode's return, in seed order. */
+  returns: number[];
 }
 
 /** Population statistics of a list of returns. */
@@ -30,6 +32,7 @@ export function returnStats(returns: readonly number[], seedStart: number): Retu
     max: Math.max(...returns),
     seedStart,
     seedScheme: `episode e is reset with seed ${seedStart} + e (Gymnasium env.reset(seed=...)); deterministic actions`,
+    returns: [...returns],
   };
 }
 

@@ -317,7 +317,7 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
     model: chosen.model,
     selected: chosen.selected,
     algorithm: 'ppo',
-    hyperParameters: { ...hp, hidden: opts.hidden },
+    hyperParameters: { ...hp, hidden: opts.hidden, actorParameters: parameterCount(actor) },
     envSteps: step,
     wallTimeSec: wall,
     episodes: ctx.episodes,
@@ -325,7 +325,6 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
     updatesPerSec: gradSteps / wall,
     stepsPerSec: step / wall,
   };
-  (output.hyperParameters as Record<string, unknown>).actorParameters = parameterCount(actor);
   optimizer.dispose();
   return output;
 }

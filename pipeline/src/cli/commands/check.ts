@@ -2,10 +2,10 @@ import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.js';
 import { action, isTTY, parseNumber, printJson } from '../shared.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 interface CheckFlags {
-  target: string[];
+  target?: string[];
   out?: string;
   concurrency: string;
   sshConfig?: string;
@@ -23,7 +23,7 @@ export function register(program: Command): void {
   program
     .command('check')
     .description('Run the on-device check on the current release of each device over ssh and bring check-report.json back.')
-    .option('--target <url>', 'ssh://[user@]host[:port][/deploy/path][?node=/path/to/node]; repeatable', collect, [])
+    .addOption(new Option('--target <url>', 'ssh://[user@]host[:port][/deploy/path][?node=/path/to/node]; repeatable').argParser(collect))
     .option('--out <dir>', 'save the reports as DIR/<target>/check-report.json', '.')
     .option('--concurrency <n>', 'devices checked at once', '4')
     .option('--ssh-config <file>', 'ssh -F FILE')
@@ -43,11 +43,11 @@ export function register(program: Command): void {
       action(async (opts: CheckFlags) => {
         const { checkFleet, formatCheckTable, parseTargets } = await import('../../flash/index.js');
         const { createFleetProgress } = await import('../../flash/progress.js');
-        const targets = parseTargets(opts.target);
+        const targets = parseTargets(opts.target ?? []);
         const bar = !opts.json && !opts.quiet && isTTY() && process.stderr.isTTY ? createFleetProgress(targets.map((t) => t.label)) : null;
         let results;
         try {
-          results = await checkFleet(opts.target, {
+          results = await checkFleet(opts.target ?? [], {
             outDir: opts.out,
             concurrency: parseNumber('--concurrency', opts.concurrency),
             configFile: opts.sshConfig,

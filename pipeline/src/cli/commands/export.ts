@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .requiredOption('--format <list>', 'comma-separated: onnx,onnx-int8,onnx-fp16,tflite,tflite-int8,tflite-fp16,js,js-int8,c-int8')
     .requiredOption('--out <dir>', 'output directory')
     .option('--teacher <file>', 'teacher (.onnx or policy.json): golden rollouts follow it, agreement with it is reported')
-    .option('--calibration <file>', 'int8 calibration observations (.npy, .jsonl, .csv or golden.json); default: rollouts')
+    .option('--calibration <file>', 'int8: calibrate on these observations (.npy, .jsonl, .csv or golden.json) instead of using DIR/policy-int8.json (from `edgedistill compress`); without either, on rollouts')
     .option('--golden <file>', 'golden observations (default: DIR/golden.json, else 1000 rollout states)')
     .option('--seed <n>', 'reset seed of generated rollouts', '0')
     .option('--min-agreement <share>', 'int8 / fp16 gate: least action agreement with the fp32 policy (default 0.99; recorded in artifacts.json)')

@@ -2,10 +2,10 @@ import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.js';
 import { action, isTTY, parseNumber, printJson } from '../shared.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 interface FlashFlags {
-  target: string[];
+  target?: string[];
   concurrency: string;
   keep?: string;
   sshConfig?: string;
@@ -15,6 +15,7 @@ interface FlashFlags {
   lockTimeout: string;
   checkTimeout: string;
   upload: string;
+  bwlimit?: string;
   out?: string;
   checkArgs?: string;
   json?: boolean;
@@ -28,7 +29,7 @@ export function register(program: Command): void {
       'Install a bundle on devices through the system ssh (your ~/.ssh/config, agent and known_hosts apply): lock, upload, verify every sha256 on the device, switch `current` atomically, run the on-device check, roll back if it fails, keep the last N releases. dir:PATH installs into a mounted SD-card root instead (no check there).',
     )
     .argument('<bundle>', 'bundle .tar.gz from `edgedistill bundle`')
-    .option('--target <url>', 'ssh://[user@]host[:port][/deploy/path][?node=/path/to/node] or dir:/mnt/root/home/pi/edgedistill; repeatable', collect, [])
+    .addOption(new Option('--target <url>', 'ssh://[user@]host[:port][/deploy/path][?node=/path/to/node] or dir:/mnt/root/home/pi/edgedistill; repeatable').argParser(collect))
     .option('--concurrency <n>', 'devices flashed at once', '4')
     .option('--keep <n>', "releases kept per device (default: the profile's keepReleases; current and previous always stay)")
     .option('--ssh-config <file>', 'ssh -F FILE')
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--lock-timeout <s>', "a device lock older than this is taken over (a lock of a dead flash from this machine is taken over at once)", '3600')
     .option('--check-timeout <s>', 'time allowed for the on-device check', '3600')
     .option('--upload <how>', 'auto | rsync | scp', 'auto')
+    .option('--bwlimit <KiB/s>', 'limit the upload bandwidth (rsync --bwlimit, scp -l)')
     .option('--out <dir>', 'save each device check-report.json under DIR/<target>/')
     .addOption(new Option('--check-args <args>', 'extra arguments for edgedistill-device check, space-separated (e.g. "--calls 2000")').hideHelp())
     .option('--json', 'print JSON for scripts')
@@ -51,11 +53,11 @@ export function register(program: Command): void {
         const { flashFleet, formatFlashTable, parseTargets } = await import('../../flash/index.js');
         const { createFleetProgress } = await import('../../flash/progress.js');
         const upload = opts.upload === 'rsync' || opts.upload === 'scp' ? opts.upload : 'auto';
-        const targets = parseTargets(opts.target);
+        const targets = parseTargets(opts.target ?? []);
         const bar = !opts.json && !opts.quiet && isTTY() && process.stderr.isTTY ? createFleetProgress(targets.map((t) => t.label)) : null;
         let out;
         try {
-          out = await flashFleet(bundle, opts.target, {
+          out = await flashFleet(bundle, opts.target ?? [], {
             concurrency: parseNumber('--concurrency', opts.concurrency),
             keep: opts.keep !== undefined ? parseNumber('--keep', opts.keep) : undefined,
             configFile: opts.sshConfig,
@@ -65,6 +67,7 @@ export function register(program: Command): void {
             lockTimeoutSeconds: parseNumber('--lock-timeout', opts.lockTimeout),
             checkTimeoutSeconds: parseNumber('--check-timeout', opts.checkTimeout),
             upload,
+            bwlimitKiB: opts.bwlimit !== undefined ? parseNumber('--bwlimit', opts.bwlimit) : undefined,
             outDir: opts.out,
             checkArgs: opts.checkArgs?.split(/\s+/).filter(Boolean),
             onProgress: bar ? (t, phase, detail) => bar.update(t.label, phase, detail) : undefined,

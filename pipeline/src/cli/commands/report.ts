@@ -13,7 +13,7 @@ interface ReportFlags {
 export function register(program: Command): void {
   program
     .command('report')
-    .description('(Re)build OUT/report.html (one self-contained page: cards, charts, tables) and OUT/report.json from what is in OUT, plus files given with --add (device check reports are merged in, one per device).')
+    .description('(Re)build OUT/report.html (one self-contained page: cards, charts, tables) and OUT/report.json (report-data.json in a distill output directory, whose report.json stays) from what is in OUT, plus files given with --add (device check reports are merged in, one per device).')
     .requiredOption('--dir <out>', 'output directory holding the run (distill report, artifacts.json, compress-report.json, bundles, check reports)')
     .option('--add <file>', 'a check-report.json from a device (repeatable; also takes artifacts.json, compress-report.json, a distill report or a bundle manifest.json)', (v: string, acc: string[]) => [...acc, v], [])
     .option('--open-path', 'print only the absolute path of report.html (for xdg-open / open)')
@@ -27,11 +27,10 @@ export function register(program: Command): void {
         const budgets = r.data.checks.flatMap((c) => c.budgets);
         const passed = budgets.filter((b) => b.passed).length;
         if (opts.openPath) return void console.log(resolve(r.html));
-        if (opts.json) return printJson({ html: r.html, json: r.json, keptDistillReport: r.keptDistillReport, sources: r.data.sources, devices: r.data.checks.map((c) => c.key), budgets: { passed, total: budgets.length } });
+        if (opts.json) return printJson({ html: r.html, json: r.json, sources: r.data.sources, devices: r.data.checks.map((c) => c.key), budgets: { passed, total: budgets.length } });
         if (opts.quiet) return;
         const verdict = budgets.length === 0 ? 'no device checks yet' : passed === budgets.length ? green(`${passed}/${budgets.length} budgets passed`) : red(`${passed}/${budgets.length} budgets passed`);
         console.log(`${bold(r.data.title)}: ${r.data.sources.length} files, ${r.data.checks.length} device(s), ${verdict}`);
-        if (r.keptDistillReport) console.log(`  kept distill's report.json as ${r.keptDistillReport}`);
         for (const f of [r.html, r.json]) console.log(`  wrote ${f}`);
       }),
     );
