@@ -139,4 +139,17 @@ describe('renderReportHtml', () => {
     expect(new Set(bars.map((b) => b[2])).size).toBe(1);
     expect(Number(bars[2][3])).toBeGreaterThan(Number(bars[0][3]) * 5);
   });
+
+  it('degenerate data still renders: one curve point, no metric, no returns, an empty check', () => {
+    const one = distillReport({ curve: [{ samples: 256, round: 0, agreement: null, actionError: null, loss: 0.7, lr: 0.002, seconds: 0.1 }], agreement: null, returnRetention: null, teacher: { files: [], sha256: [], outputKind: 'logits', params: null, return: null }, student: { hidden: [8], activation: 'relu', params: 58, paramRatio: null, return: null }, random: { return: null } });
+    const c = checkReport(DEVICES[0]) as Record<string, unknown>;
+    c.artifacts = [];
+    c.budgets = [];
+    const out = renderReportHtml(buildReport({ machine, generatedAt: at, distill: { data: one }, checks: [{ data: c }] }));
+    expect(out).not.toMatch(/NaN|Infinity|undefined/);
+    expect(count(svgOf(out, 'curve-loss'), /class="point"/g)).toBe(1);
+    expect(out).not.toContain('data-chart="curve-agreement"'); // nothing to draw
+    expect(out).toContain('no latency figures in this check report');
+    expect(out).toContain('no returns measured');
+  });
 });

@@ -17,7 +17,7 @@ import {
   type CalibrationMethod,
 } from '../quant/calibrate-percentile.js';
 import type { QuantizedPolicy } from '../quant/types.js';
-import { evaluateCandidate, type CompressContext, type Evaluation } from './context.js';
+import { evaluateCandidate, type CompressContext, type Evaluation, type Targets } from './context.js';
 import type { FinetuneOptions, FinetuneResult } from './finetune.js';
 import type { LayerParam } from './net.js';
 import { equalizeInputs, equalizeReluUnits } from './equalize.js';
@@ -42,7 +42,7 @@ export interface Int8Options {
   qat?: 'auto' | 'always' | 'never';
   percentile?: number;
   outputMargin?: number;
-  /** Percentile of each input dimension mapped onto [-1, 1] by the equalized variant (default 99; null: no equalized variant). */
+  /** Percentile of each input dimension mapped onto [-1, 1] by the equalized variant (default 99.9; null: no equalized variant). */
   equalizeInputs?: number | null;
   finetune?: FinetuneOptions;
 }
@@ -52,9 +52,18 @@ export interface Int8Outcome {
   trials: Int8Trial[];
 }
 
-/** Targets met first, then agreement (or lower action error), then retention. */
-export function betterEval(a: Evaluation, b: Evaluation): boolean {
+/**
+ * Ranking of candidates: all targets met first; then the return target met (returns are what the
+ * robot feels), then the agreement target met; then agreement (or lower action error); then retention.
+ */
+export function betterEval(a: Evaluation, b: Evaluation, t?: Targets): boolean {
   if (a.targetsMet !== b.targetsMet) return a.targetsMet;
+  if (t) {
+    const ret = (e: Evaluation) => t.retention === null || (e.returnRetention ?? -Infinity) >= t.retention;
+    const agr = (e: Evaluation) => t.agreement === null || (e.agreement ?? 0) >= t.agreement;
+    if (ret(a) !== ret(b)) return ret(a);
+    if (agr(a) !== agr(b)) return agr(a);
+  }
   if (a.agreement !== null && b.agreement !== null && a.agreement !== b.agreement) return a.agreement > b.agreement;
   if (a.actionError !== null && b.actionError !== null && a.actionError !== b.actionError) return a.actionError < b.actionError;
   return (a.returnRetention ?? -Infinity) > (b.returnRetention ?? -Infinity);
@@ -65,7 +74,8 @@ export async function quantizeInt8(ctx: CompressContext, model: PolicyModel, par
   const trials: Int8Trial[] = [];
   const percentile = o.percentile ?? 99.99;
   const n = ctx.teacherStates.n;
-  const eqP = o.equalizeInputs === undefined ? 99 : o.equalizeInputs;
+  // 99.9, not narrower: saturating the rarest states costs returns more than the finer grid buys.
+  const eqP = o.equalizeInputs === undefined ? 99.9 : o.equalizeInputs;
   const variants: { model: PolicyModel; method: CalibrationMethod; equalized: boolean; params: readonly LayerParam[] | null }[] = [
     { model, method: 'minmax', equalized: false, params },
     { model, method: 'percentile', equalized: false, params },
@@ -81,7 +91,7 @@ export async function quantizeInt8(ctx: CompressContext, model: PolicyModel, par
     const label = v.method === 'minmax' ? 'int8 PTQ min-max' : v.equalized ? `int8 PTQ p${percentile} equalized (inputs p${eqP})` : `int8 PTQ p${percentile}`;
     trials.push({ label, method: v.method, equalized: v.equalized, qat: false, qp, float: v.model, ranges, eval: ev, finetune: null });
   }
-  let chosen = trials.reduce((best, t) => (betterEval(t.eval, best.eval) ? t : best));
+  let chosen = trials.reduce((best, t) => (betterEval(t.eval, best.eval, ctx.targets) ? t : best));
   const qat = o.qat ?? 'auto';
   if (qat === 'always' || (qat === 'auto' && !chosen.eval.targetsMet)) {
     const ranges = chosen.ranges;
@@ -94,7 +104,7 @@ export async function quantizeInt8(ctx: CompressContext, model: PolicyModel, par
     const ev = await evaluateCandidate(ctx, { kind: 'int8', qp });
     const t: Int8Trial = { label: `int8 QAT (from ${chosen.label.replace('int8 ', '')})`, method: chosen.method, equalized: chosen.equalized, qat: true, qp, float: tuned.model, ranges, eval: ev, finetune: tuned.finetune };
     trials.push(t);
-    if (betterEval(ev, chosen.eval)) chosen = t;
+    if (betterEval(ev, chosen.eval, ctx.targets)) chosen = t;
   }
   return { chosen, trials };
 }

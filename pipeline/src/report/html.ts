@@ -174,7 +174,7 @@ function distillSection(d: ReportData): string {
     yLog: lossLog,
     table,
   });
-  return `<section class="panel" id="distill">${html}<div class="charts">${metricChart}${lossChart}</div></section>`;
+  return `<section class="panel" id="distill">${html}<div class="charts">${metricPts.length ? metricChart : ''}${lossPts.length ? lossChart : ''}</div></section>`;
 }
 
 function returnsBars(teacher: ReturnStats | null, students: { name: string; r: ReturnStats }[], random: ReturnStats | null): Bar[] {
@@ -432,14 +432,15 @@ function compressSection(d: ReportData): string {
   const head = '<h2>Compression</h2>';
   const c = d.compress;
   if (!c) return `<section class="panel" id="compress">${head}${notRun('no compression report.', 'Run <code>edgedistill compress</code>; it writes <code>compress-report.json</code>.')}</section>`;
-  const cols = [...new Set(c.steps.flatMap((r) => Object.keys(r)))];
+  // Columns that say something: none where every row is empty.
+  const cols = [...new Set(c.steps.flatMap((r) => Object.keys(r)))].filter((k) => c.steps.some((r) => r[k] !== null && r[k] !== undefined));
   const numeric = cols.map((k, i) => (c.steps.some((r) => typeof r[k] === 'number') ? i : -1)).filter((i) => i >= 0);
   // camelCase keys read as words: wallSeconds -> "wall seconds".
   const words = (k: string) => k.replace(/([a-z])([A-Z])/g, (_m, a: string, b: string) => `${a} ${b.toLowerCase()}`);
   const factList = Object.entries(c.facts).map(([k, v]) => [words(k), compressCell(k, v)] as [string, string]);
   const notes = (c.notes ?? []).length ? `<ul class="notes">${c.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   return `<section class="panel" id="compress">${head}<p class="lede">Each step the compressor tried, in order, with what it measured after it; a step not kept was tried and dropped.</p>${factList.length ? facts(factList) : ''}${
-    c.steps.length ? htmlTable({ head: cols, rows: c.steps.map((r) => cols.map((k) => compressCell(k, r[k] ?? null))), numeric }, 'data compress') : notRun('no steps.', '')
+    c.steps.length ? htmlTable({ head: cols, rows: c.steps.map((r) => cols.map((k) => compressCell(k, r[k] ?? null))), numeric, wrap: [0] }, 'data compress') : notRun('no steps.', '')
   }${notes}</section>`;
 }
 

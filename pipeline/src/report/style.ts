@@ -93,6 +93,7 @@ summary:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; b
 table { border-collapse: collapse; width: 100%; font-size: 13px; margin-top: 8px; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; white-space: nowrap; }
 td.wrap { white-space: normal; min-width: 24ch; }
+table.compress th, table.compress td { padding: 6px 8px; }
 td .sub { font-size: 12px; color: var(--muted); }
 td .reason { font-size: 12px; color: var(--bad); max-width: 46ch; }
 ul.notes { margin: 10px 0 0; padding-left: 18px; color: var(--muted); font-size: 13px; }

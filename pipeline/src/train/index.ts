@@ -127,6 +127,7 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<TrainTeacher
     envSteps: training.envSteps,
     wallTimeSec: Number(training.wallTimeSec.toFixed(1)),
     backend: backend.description,
+    backendsSkipped: backend.skipped,
     parameterCount: paramCount(training.model),
     layers: training.model.layers.map((l) => `${l.inDim}x${l.outDim} ${l.activation}`),
     head: training.model.head.kind === 'discrete' ? `discrete ${training.model.head.output} (${training.model.head.n})` : `continuous (${training.model.head.squash})`,

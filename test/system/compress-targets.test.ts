@@ -1,0 +1,93 @@
+/**
+ * Compression targets on the shipped teachers (slow: each teacher is distilled first).
+ * - Every shipped teacher: distill (defaults) + int8 keeps returnRetention >= 0.99, and agreement
+ *   >= 0.99 on discrete actions, both computed with forwardInt8 (integer semantics).
+ * - CartPole-v1 and Acrobot-v1: --auto-shrink with int8 reaches <= 2% of the teacher's parameters
+ *   with returnRetention >= 0.99 (the target the search is judged on here is retention: int8
+ *   agreement is reported, see the compress report's rows).
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeEnv } from '@edgedistill/runtime/envs';
+import { compress, formatTable, type CompressResult } from '../../pipeline/src/compress/index.js';
+import { distill, openTeacher, writeDistillArtifacts, type DistillResult, type TeacherLike } from '../../pipeline/src/distill/index.js';
+
+const root = join(import.meta.dirname, '..', '..', 'models');
+const shipped = existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, 'teacher.onnx'))).sort() : [];
+const envOf = (dir: string): string => JSON.parse(readFileSync(join(root, dir, 'card.json'), 'utf8')).env as string;
+const out = mkdtempSync(join(tmpdir(), 'compress-targets-'));
+
+/** One distilled student per shipped teacher, shared by the tests below. */
+const students = new Map<string, { teacher: TeacherLike & { dispose?: () => Promise<void> }; distilled: DistillResult }>();
+
+async function studentFor(dir: string) {
+  let s = students.get(dir);
+  if (!s) {
+    const file = join(root, dir, 'teacher.onnx');
+    const distilled = await distill({ teacher: file, envId: envOf(dir), seed: 0 });
+    await writeDistillArtifacts(join(out, dir), distilled.student, distilled.report);
+    s = { teacher: await openTeacher(file), distilled };
+    students.set(dir, s);
+  }
+  return s;
+}
+
+function log(dir: string, r: CompressResult) {
+  console.log(`${dir}\n${formatTable(r.report)}\n`);
+}
+
+afterAll(async () => {
+  for (const s of students.values()) await s.teacher.dispose?.();
+});
+
+beforeAll(() => {
+  expect(shipped).toContain('cartpole-v1');
+});
+
+describe.each(shipped)('%s: distill + int8', (dir) => {
+  it('keeps returnRetention >= 0.99 (and agreement >= 0.99 on discrete actions), judged with forwardInt8', async () => {
+    const { teacher, distilled } = await studentFor(dir);
+    const rep = distilled.report;
+    const r = await compress({
+      policy: distilled.student,
+      teacher,
+      quantize: 'int8',
+      episodes: rep.teacher.return?.episodes,
+      evalSeed: rep.teacher.return?.seedStart,
+      randomSeed: rep.seed + 1,
+    });
+    log(dir, r);
+    const row = r.report.steps[r.report.final.int8!];
+    expect(row.semantics).toBe('int8');
+    expect(r.quantized).not.toBeNull();
+    expect(row.returnRetention).toBeGreaterThanOrEqual(0.99);
+    if (makeEnv(envOf(dir)).actionSpace.kind === 'discrete') expect(row.agreement).toBeGreaterThanOrEqual(0.99);
+  });
+});
+
+describe.each(['cartpole-v1', 'acrobot-v1'])('%s: --auto-shrink with int8', (dir) => {
+  it('reaches <= 2% of the teacher parameters with returnRetention >= 0.99', async () => {
+    expect(existsSync(join(root, dir, 'teacher.onnx'))).toBe(true);
+    const { teacher, distilled } = await studentFor(dir);
+    const rep = distilled.report;
+    const r = await compress({
+      policy: distilled.student,
+      teacher,
+      autoShrink: true,
+      quantize: 'int8',
+      targets: { agreement: 0, retention: 0.99 },
+      episodes: rep.teacher.return?.episodes,
+      evalSeed: rep.teacher.return?.seedStart,
+      randomSeed: rep.seed + 1,
+    });
+    log(dir, r);
+    const res = r.report.result;
+    expect(res.semantics).toBe('int8');
+    expect(r.report.teacher.params).toBeGreaterThan(0);
+    expect(res.params).toBeLessThanOrEqual(0.02 * (r.report.teacher.params as number));
+    expect(res.returnRetention).toBeGreaterThanOrEqual(0.99);
+    expect(r.report.steps.filter((s) => s.step === 'auto-shrink').length).toBeGreaterThan(0);
+  });
+});
