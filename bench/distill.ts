@@ -13,7 +13,7 @@
  * - trainer throughput: samples/s of one training step at batch 256 and 1024, one thread
  *   (`measureTrainerThroughput`; the peer times the same step in PyTorch).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEnv, makeVectorEnv } from '@edgedistill/runtime/envs';
 import { Adam } from '../pipeline/src/distill/adam.js';
@@ -27,7 +27,7 @@ import { observationStats } from '../pipeline/src/distill/student.js';
 import { describeTeacher, openTeacher } from '../pipeline/src/distill/teacher.js';
 import { measureTrainerThroughput } from '../pipeline/src/distill/throughput.js';
 import { AGREEMENT_TARGET, ENV_ID, productDistill, STUDENT_HIDDEN, TEACHER } from './student.js';
-import { runPeer, type PeerResult } from './torch.js';
+import { REFERENCE_BLAS, runPeer, type PeerResult } from './torch.js';
 import { encodeNpyArray, guard, median, skip, type BenchContext, type Skipped } from './util.js';
 
 /** distill's defaults, which both sides of the head-to-head use. */
@@ -62,7 +62,7 @@ export async function benchDistill(ctx: BenchContext): Promise<Record<string, un
   );
   // The peer: same data, same start, same index stream; then its trainer throughput.
   let peer: PeerResult;
-  if ('skipped' in data || 'skipped' in ours) peer = skip('no head-to-head data for the PyTorch peer');
+  if ('skipped' in data || 'skipped' in ours) peer = { skipped: 'no head-to-head data for the PyTorch peer' };
   else {
     ctx.log('  PyTorch peer: distillation on the same data, trainer throughput');
     const streamSteps = (ours as { indexStreamSteps: number }).indexStreamSteps;
@@ -89,6 +89,12 @@ export async function benchDistill(ctx: BenchContext): Promise<Record<string, un
       ctx.quick ? 300 : 1800,
     );
   }
+  // What the BLAS choice is worth: the same throughput task on Debian's reference BLAS.
+  if (!peer.skipped && existsSync(REFERENCE_BLAS)) {
+    ctx.log('  PyTorch peer: trainer throughput on the reference BLAS (for comparison)');
+    const ref = await runPeer(ctx, 'throughput-refblas', { tasks: ['throughput'], throughput: { sizes: [4, ...STUDENT_HIDDEN, 2], batches, seconds } }, ctx.quick ? 300 : 1200, REFERENCE_BLAS);
+    out.pytorchThroughputReferenceBlas = ref.skipped ? skip(ref.skipped) : { blas: ref.blas, sgemmFrom: ref.sgemmFrom, results: ref.throughput };
+  } else out.pytorchThroughputReferenceBlas = skip(peer.skipped ? 'PyTorch peer skipped' : `no reference BLAS at ${REFERENCE_BLAS}`);
   out.headToHead = { ours, pytorch: peer.skipped ? skip(peer.skipped) : peer.distill, settings: 'skipped' in data ? null : data.settings };
   out.pytorchThroughput = peer.skipped ? skip(peer.skipped) : peer.throughput;
   out.pytorch = peer.skipped ? skip(peer.skipped) : peerFacts(peer);
@@ -102,6 +108,7 @@ export function peerFacts(p: PeerResult): Record<string, unknown> {
     executable: p.executable,
     threads: p.threads,
     blas: p.blas,
+    sgemmFrom: p.sgemmFrom,
     blasLibraries: p.blasLibraries,
     blasInfo: p.blasInfo,
     blasSelection: p.blasSelection,

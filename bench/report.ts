@@ -167,6 +167,14 @@ const f = (x: unknown, digits = 2): string => {
 const skipText = (x: unknown): string | null => (x && typeof x === 'object' && typeof (x as Obj).skipped === 'string' ? (x as Obj).skipped : null);
 const metText = (m: boolean | null) => (m === null ? 'unknown' : m ? '**met**' : '**not met**');
 
+/** The peer's facts: the distill run's, with the latency run's quantized engine. */
+export function peerFactsOf(r: Obj): Obj | null {
+  const a = r.sections?.distill?.pytorch;
+  const b = r.sections?.latency?.pytorchFacts;
+  if (a && !skipText(a)) return { ...a, quantizedEngine: b && !skipText(b) ? b.quantizedEngine : a.quantizedEngine };
+  return b ?? a ?? null;
+}
+
 export function renderMarkdown(r: Obj): string {
   const L: string[] = [];
   const m = r.machine ?? {};
@@ -176,10 +184,10 @@ export function renderMarkdown(r: Obj): string {
   L.push('| fact | value |', '| --- | --- |');
   L.push(`| CPU | ${m.cpu} (${m.cores} cores) |`, `| memory | ${m.memoryGiB} GiB |`, `| OS | ${m.os ?? '-'} (${m.kernel ?? '-'}), ${m.platform} |`);
   L.push(`| Node | ${m.node} (V8 ${m.v8}) |`);
-  const pf = r.sections?.distill?.pytorch ?? r.sections?.latency?.pytorchFacts;
+  const pf = peerFactsOf(r);
   if (pf && !skipText(pf)) {
     L.push(`| PyTorch | ${pf.torch} (Python ${pf.python}, ${pf.executable}), ${pf.threads} thread |`);
-    L.push(`| PyTorch BLAS | ${pf.blas}: ${(pf.blasLibraries ?? []).join(', ')}; selected via ${pf.blasSelection?.how ?? '-'} |`);
+    L.push(`| PyTorch BLAS | ${pf.blas} (sgemm_ from ${pf.sgemmFrom ?? '?'}), selected via ${pf.blasSelection?.how ?? '-'}; mapped: ${(pf.blasLibraries ?? []).join(', ')} |`);
     if (pf.quantizedEngine) L.push(`| PyTorch quantized engine | ${pf.quantizedEngine} |`);
   } else L.push(`| PyTorch | ${skipText(pf) ?? 'not run'} |`);
   L.push(`| load average at start | ${(m.loadAverage?.start ?? []).join(', ')} (1, 5, 15 min) |`);
@@ -241,7 +249,8 @@ export function renderMarkdown(r: Obj): string {
       L.push('');
     }
     L.push('| trainer throughput | batch | samples/s (wall) | samples per CPU second |', '| --- | --- | --- | --- |');
-    for (const [name, list] of [['ours (js-f32)', d.throughput], ['PyTorch', d.pytorchThroughput]] as const) {
+    const refBlas = skipText(d.pytorchThroughputReferenceBlas) ? d.pytorchThroughputReferenceBlas : d.pytorchThroughputReferenceBlas?.results;
+    for (const [name, list] of [['ours (js-f32)', d.throughput], [`PyTorch (${pf?.blas ?? '?'})`, d.pytorchThroughput], ['PyTorch (reference BLAS, for comparison)', refBlas]] as const) {
       if (skipText(list)) L.push(`| ${name} | skipped: ${skipText(list)} | | |`);
       else for (const x of (list ?? []) as Obj[]) L.push(`| ${name} | ${x.batch} | ${f(x.samplesPerSecond, 0)} | ${f(x.samplesPerCpuSecond, 0)} |`);
     }

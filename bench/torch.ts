@@ -19,6 +19,8 @@ import { REPO_ROOT, runChild, type BenchContext } from './util.js';
 const LIB_DIR = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
 const OPENBLAS_BLAS = `${LIB_DIR}/openblas-pthread/libblas.so.3`;
 const SYSTEM_BLAS = `${LIB_DIR}/libblas.so.3`;
+/** Debian's reference (netlib) BLAS, for the one comparison run that shows what OpenBLAS buys. */
+export const REFERENCE_BLAS = `${LIB_DIR}/blas/libblas.so.3`;
 
 export interface BlasSelection {
   /** How the peer gets OpenBLAS: the system alternative, LD_PRELOAD, or not at all. */
@@ -50,14 +52,21 @@ export function peerEnv(sel: BlasSelection): NodeJS.ProcessEnv {
 export type PeerResult = Record<string, unknown> & { skipped?: string; blasSelection?: BlasSelection };
 
 /** Runs the peer's tasks; `{skipped}` when Python or PyTorch is missing or the script fails. */
-export async function runPeer(ctx: BenchContext, name: string, config: Record<string, unknown>, timeoutSeconds: number): Promise<PeerResult> {
+export async function runPeer(
+  ctx: BenchContext,
+  name: string,
+  config: Record<string, unknown>,
+  timeoutSeconds: number,
+  /** Preload this libblas.so.3 instead (the reference-BLAS comparison run). */
+  blasOverride?: string,
+): Promise<PeerResult> {
   if (!existsSync(ctx.python)) return { skipped: `no Python at ${ctx.python} (set EDGEDISTILL_PYTHON to a python3 with PyTorch)` };
   const dir = join(ctx.workDir, 'peer');
   mkdirSync(dir, { recursive: true });
   const cfgPath = join(dir, `${name}.config.json`);
   const outPath = join(dir, `${name}.result.json`);
   writeFileSync(cfgPath, JSON.stringify({ threads: 1, ...config }));
-  const sel = blasSelection();
+  const sel: BlasSelection = blasOverride ? { how: 'LD_PRELOAD', systemBlas: blasSelection().systemBlas, ldPreload: blasOverride } : blasSelection();
   const r = await runChild(ctx.python, [join(REPO_ROOT, 'bench/torch_baseline.py'), cfgPath, outPath], {
     cwd: REPO_ROOT,
     env: peerEnv(sel),

@@ -44,7 +44,29 @@ def blas_libraries():
     return sorted(libs)
 
 
-def blas_name(libs):
+def sgemm_provider():
+    """The file whose sgemm_ PyTorch's matrix products call: the global scope first (LD_PRELOAD wins
+    there), else the libblas.so.3 that torch's own dependencies loaded; found with dladdr."""
+    import ctypes
+
+    class DlInfo(ctypes.Structure):
+        _fields_ = [('dli_fname', ctypes.c_char_p), ('dli_fbase', ctypes.c_void_p), ('dli_sname', ctypes.c_char_p), ('dli_saddr', ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None)
+    for lib in (None, 'libblas.so.3'):
+        try:
+            fn = getattr(ctypes.CDLL(lib), 'sgemm_')
+        except (OSError, AttributeError):
+            continue
+        info = DlInfo()
+        if libc.dladdr(ctypes.cast(fn, ctypes.c_void_p), ctypes.byref(info)) and info.dli_fname:
+            return os.path.realpath(info.dli_fname.decode())
+    return None
+
+
+def blas_name(libs, provider=None):
+    if provider:
+        libs = [provider]
     joined = ' '.join(libs).lower()
     if 'openblas' in joined:
         return 'OpenBLAS'
@@ -54,7 +76,7 @@ def blas_name(libs):
         return 'BLIS'
     if 'atlas' in joined:
         return 'ATLAS'
-    if any(os.path.realpath(l).endswith('/blas/libblas.so.3') or '/blas/' in l for l in libs):
+    if any('/blas/libblas.so' in os.path.realpath(l) for l in libs):
         return 'reference BLAS (netlib)'
     return 'unknown' if libs else 'none mapped'
 
@@ -102,11 +124,13 @@ def main():
     # Touch BLAS once so the library is mapped before we look.
     _ = torch.ones(64, 64) @ torch.ones(64, 64)
     libs = blas_libraries()
+    provider = sgemm_provider()
     result.update({
         'torch': torch.__version__,
         'numpy': np.__version__,
         'threads': torch.get_num_threads(),
-        'blas': blas_name(libs),
+        'blas': blas_name(libs, provider),
+        'sgemmFrom': provider,
         'blasLibraries': libs,
         'blasInfo': blas_info(torch),
         'ldPreload': os.environ.get('LD_PRELOAD'),
@@ -130,7 +154,7 @@ def main():
             result[task] = {'skipped': f'{type(e).__name__}: {e}', 'traceback': traceback.format_exc()}
     # Libraries mapped at the end too (quantized kernels may map more).
     result['blasLibraries'] = blas_libraries()
-    result['blas'] = blas_name(result['blasLibraries'])
+    result['blas'] = blas_name(result['blasLibraries'], provider)
     write(out_path, result)
 
 

@@ -109,9 +109,21 @@ describe('bundle for 32-bit ARM (rpi3-armv7)', () => {
     expect(paths.filter((p) => elfMachine(a.files.get(p) as Buffer) !== null)).toEqual([]);
     expect(paths).toContain('runtime/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm');
     expect(paths).toContain('runtime/node_modules/onnxruntime-web/dist/ort.node.min.mjs');
+    expect(paths).toContain('runtime/node_modules/onnxruntime-web/dist/ort.node.min.js');
     expect(paths.filter((p) => p.endsWith('.wasm'))).toEqual(['runtime/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm']);
     expect(a.manifest.artifacts.map((x) => `${x.name}:${x.backend}`)).toEqual(['teacher:ort-web', 'student-js:js', 'student-onnx:ort-web']);
     expect(r.bytes).toBeLessThan(first.bytes);
+
+    // Wasm and compiled JS run anywhere: the real check runs this bundle here, from outside the repo.
+    const dir = mkdtempSync(join(tmpdir(), 'bundle-armv7-'));
+    await run('tar', ['-xzf', r.path, '-C', dir]);
+    const res = await run('node', [join(dir, 'runtime/edgedistill-device.mjs'), 'check', dir, '--json', '--calls', '200', '--episodes', '2'], { cwd: dir }).catch(
+      (e: { stdout: string }) => e,
+    );
+    const report = JSON.parse(res.stdout) as { artifacts: { name: string; backend: string; maxAbsErrorVsDesktop: number }[]; bundle: { manifestSha256: string } };
+    expect(report.bundle.manifestSha256).toBe(r.manifestSha256);
+    expect(report.artifacts.map((x) => `${x.name}:${x.backend}`).sort()).toEqual(['student-js:js', 'student-onnx:ort-web', 'teacher:ort-web']);
+    for (const x of report.artifacts) expect(x.maxAbsErrorVsDesktop, x.name).toBe(0);
   }, 120_000);
 });
 

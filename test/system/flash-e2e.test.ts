@@ -71,7 +71,7 @@ interface FlashJson {
     rolledBack: boolean;
     pruned: string[];
     recovered: string[];
-    upload: { method: string; bytes: number } | null;
+    upload: { method: string; bytes: number; resumedBytes: number } | null;
     device: { uname: string; nodeArch: string };
     check: { ran: boolean; passed: boolean | null; arch: string | null; p99Us: number | null; failed: string[]; savedTo: string | null };
     seconds: number;
@@ -239,6 +239,9 @@ describe('bundle, flash and check on an emulated aarch64 device', () => {
     expect(res.error).toBeNull();
     expect(res).toMatchObject({ ok: true, installed: 'new', releaseBefore: first.id, releaseAfter: third.id, pruned: [old] });
     expect(res.recovered.join(' ')).toMatch(/broke stale lock: lock of \S+ .*that process is gone/);
+    // rsync --partial kept what the killed upload had sent; this flash continued from it.
+    expect(res.upload?.method).toBe('rsync');
+    expect(res.upload?.resumedBytes).toBeGreaterThan(512 * 1024);
     expect(res.check.passed).toBe(true);
     expect(await currentOnDevice()).toBe(`releases/${third.id}`);
     expect((await onDevice(`readlink ${dev.deploy_path}/previous`)).stdout.trim()).toBe(`releases/${first.id}`);

@@ -60,8 +60,15 @@ export function packageFileFilter(pkg: string, arch: DeviceArch): (rel: string) 
     case 'onnxruntime-common':
       return (rel) => !noise(rel) && (rel === 'package.json' || /^dist\/(cjs|esm)\/.+\.(js|json)$/.test(rel));
     case 'onnxruntime-web':
-      // The "node" export: dist/ort.node.min.mjs, which loads ort-wasm-simd-threaded.{mjs,wasm} (one thread, no proxy).
-      return (rel) => rel === 'package.json' || rel === 'dist/ort.node.min.mjs' || rel === 'dist/ort-wasm-simd-threaded.mjs' || rel === 'dist/ort-wasm-simd-threaded.wasm';
+      // The "node" export (import: ort.node.min.mjs; require: ort.node.min.js, which the runtime
+      // resolves to find the wasm directory) and the one wasm build it loads in Node:
+      // ort-wasm-simd-threaded.{mjs,wasm} (one thread, no proxy).
+      return (rel) =>
+        rel === 'package.json' ||
+        rel === 'dist/ort.node.min.mjs' ||
+        rel === 'dist/ort.node.min.js' ||
+        rel === 'dist/ort-wasm-simd-threaded.mjs' ||
+        rel === 'dist/ort-wasm-simd-threaded.wasm';
     case '@litertjs/core':
       return (rel) =>
         rel === 'package.json' || rel === 'dist/index.js' || /^wasm\/litert_wasm_(compat_)?internal\.(js|wasm)$/.test(rel);

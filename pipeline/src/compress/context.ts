@@ -129,7 +129,8 @@ export async function createContext(o: ContextOptions): Promise<CompressContext>
   const rnd = seededRandom(o.seed ?? 0);
   const seedBase = 200_000 + (o.seed ?? 0) * 1_000;
   const mk = (cap: number) => new StateSet(cap, s.obsDim, spec.targetDim, spec.actionDim);
-  const steps = o.teacherSteps ?? Math.min(env.maxEpisodeSteps, 1000);
+  // 1000 vector steps whatever the episode length (copies reset themselves): ~16k teacher-visited states.
+  const steps = o.teacherSteps ?? 1000;
   const train = mk(o.capacity ?? 300_000);
   await collectStates({ envId: o.envId, numEnvs, steps, seed: seedBase, beta: 1, rnd, label, student: null, sink: train });
   const teacherStates = train.rawSubset(8192);

@@ -128,7 +128,7 @@ export async function flashDir(a: BundleArchive, t: DirTarget, o: FlashOptions =
       releaseBefore: before,
       releaseAfter: after ?? before,
       installed,
-      upload: installed === 'new' ? { method: 'copy', bytes: a.bytes, seconds: (Date.now() - t1) / 1000 } : null,
+      upload: installed === 'new' ? { method: 'copy', bytes: a.bytes, seconds: (Date.now() - t1) / 1000, resumedBytes: 0 } : null,
       switched,
       rolledBack: false,
       pruned,

@@ -204,6 +204,7 @@ export async function flashSsh(a: BundleArchive, t: SshTarget, o: FlashOptions =
       throw new EdgeDistillError('DEVICE', `not enough space on ${t.label}: ${facts.freeKiB} KiB free, about ${needKiB} KiB needed`);
     }
 
+    const resumable = Math.min(Number(kv.get('uploaded') ?? 0) || 0, a.bytes);
     const sums = checksumList(a);
     const nfiles = Object.keys(a.manifest.files).length + 1;
     const install = () => runRemoteScript(t, o, INSTALL, [P, token, a.id, String(nfiles)], { input: sums, timeoutMs: 600_000 });
@@ -211,10 +212,10 @@ export async function flashSsh(a: BundleArchive, t: SshTarget, o: FlashOptions =
       const method = o.upload === 'scp' || (o.upload !== 'rsync' && facts?.rsync === false) ? 'scp' : 'rsync';
       progress('upload', `${method} ${(a.bytes / 1048576).toFixed(1)} MiB`);
       const seconds = await upload(a, t, o, `${P}/.upload/${a.id}.tar.gz`, method);
-      uploadInfo = { method, bytes: a.bytes, seconds };
+      uploadInfo = { method, bytes: a.bytes, seconds, resumedBytes: method === 'rsync' ? resumable : 0 };
     };
     if (!facts.have) await doUpload();
-    else uploadInfo = { method: 'none', bytes: 0, seconds: 0 };
+    else uploadInfo = { method: 'none', bytes: 0, seconds: 0, resumedBytes: 0 };
     progress('verify', `unpack and sha256sum -c ${nfiles} files`);
     let ir = await install();
     if (ir.code === 77) {

@@ -42,7 +42,8 @@ export interface FlashResult {
   readonly releaseAfter: string | null;
   /** new: uploaded and unpacked; existing: already on the device (verified again). */
   readonly installed: 'new' | 'existing' | null;
-  readonly upload: { readonly method: 'rsync' | 'scp' | 'copy' | 'none'; readonly bytes: number; readonly seconds: number } | null;
+  /** How the bundle got there; resumedBytes: a partial upload of an interrupted flash that rsync continued from. */
+  readonly upload: { readonly method: 'rsync' | 'scp' | 'copy' | 'none'; readonly bytes: number; readonly seconds: number; readonly resumedBytes: number } | null;
   readonly switched: boolean;
   readonly rolledBack: boolean;
   readonly pruned: readonly string[];

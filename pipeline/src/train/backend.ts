@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { EdgeDistillError } from '@edgedistill/runtime/errors';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -85,7 +86,10 @@ export async function initBackend(prefer?: BackendName): Promise<BackendInfo> {
       skipped.push(`${name}: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
     }
   }
-  throw new Error(`no tfjs backend loaded: ${skipped.join('; ')}`);
+  throw new EdgeDistillError('UNSUPPORTED', `tfjs backend ${order.join(', ')} did not load: ${skipped.join('; ')}`, {
+    field: '--backend',
+    suggestion: prefer === 'tensorflow' ? 'install @tensorflow/tfjs-node, or leave --backend out to use wasm' : 'leave --backend out to pick the fastest that loads',
+  });
 }
 
 export { tf };
