@@ -192,7 +192,8 @@ async function prepareData(ctx: BenchContext): Promise<Data> {
         batch: HP.batch,
         average: `Polyak average, decay min(${HP.emaDecay}, (1+t)/(10+t)); the average is checked`,
         checkEvery: HP.checkEvery,
-        minibatches: 'the same index stream (drawn by our Rng) on both sides',
+        minibatches: 'the same index stream (drawn by our Rng) on both sides; PyTorch normalizes the data once up front and indexes it, ours normalizes each draw (DistillBuffer.sample, as distill does)',
+        clocks: 'from the first training step to the held-out check that first shows >= target; data collection, loading and model set-up are outside both',
         target: AGREEMENT_TARGET,
       },
     };

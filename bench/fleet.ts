@@ -3,11 +3,16 @@
  * emulated aarch64 devices at once (scripts/device: qemu-user + chroot behind a real sshd each).
  * Opt-in (it needs root, binfmt and qemu, and starts up to 8 sshds): EDGEDISTILL_BENCH_FLEET=1.
  * Devices are named bench-fleet-K, started once, reused for every fleet size and stopped at the end.
+ * qemu-user on a shared desktop is far slower than a real Pi, so the fleet bundle's latency and
+ * memory budgets are relaxed (EMULATED_BUDGETS): the check then passes and no rollback runs, and
+ * the figure is the time of a successful flash + check. Agreement and retention budgets stay.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportedStudent, TEACHER } from './student.js';
 import { REPO_ROOT, runChild, type BenchContext } from './util.js';
+
+export const EMULATED_BUDGETS = { controlPeriodUs: 1_000_000, maxRssMiB: 16_384 } as const;
 
 interface DeviceInfo {
   name: string;
@@ -31,7 +36,7 @@ export async function benchFleet(ctx: BenchContext): Promise<Record<string, unkn
   const exp = await exportedStudent(ctx);
   const { createBundle } = await import('../pipeline/src/bundle/index.js');
   ctx.log('  fleet: bundle for rpi4-arm64');
-  const bundle = await createBundle({ device: 'rpi4-arm64', policyDir: exp.dir, teacher: TEACHER, out: join(ctx.workDir, 'fleet-bundle'), name: 'cartpole' });
+  const bundle = await createBundle({ device: 'rpi4-arm64', policyDir: exp.dir, teacher: TEACHER, out: join(ctx.workDir, 'fleet-bundle'), name: 'cartpole', budgetOverride: EMULATED_BUDGETS });
   const devices: DeviceInfo[] = [];
   const started: string[] = [];
   const script = (s: string) => join(REPO_ROOT, 'scripts/device', s);
@@ -79,9 +84,19 @@ export async function benchFleet(ctx: BenchContext): Promise<Record<string, unkn
       } catch {
         summary = r.stdout.trim().split('\n').slice(-5);
       }
-      runs.push({ devices: n, wallSeconds: r.seconds, exitCode: r.code, timedOut: r.timedOut, summary, stderrTail: r.code === 0 ? undefined : r.stderr.trim().split('\n').slice(-5) });
+      const results = ((summary as { results?: { ok?: boolean; seconds?: number }[] } | null)?.results ?? []) as { ok?: boolean; seconds?: number }[];
+      runs.push({
+        devices: n,
+        wallSeconds: r.seconds,
+        exitCode: r.code,
+        timedOut: r.timedOut,
+        devicesOk: results.filter((x) => x.ok === true).length,
+        perDeviceSeconds: results.map((x) => x.seconds ?? null),
+        summary,
+        stderrTail: r.code === 0 ? undefined : r.stderr.trim().split('\n').slice(-5),
+      });
     }
-    return { bundle: { path: bundle.path, bytes: bundle.bytes }, checkArgs: ctx.quick ? '--calls 200 --episodes 1' : '--calls 2000 --episodes 3', runs };
+    return { bundle: { path: bundle.path, bytes: bundle.bytes }, budgets: EMULATED_BUDGETS, checkArgs: ctx.quick ? '--calls 200 --episodes 1' : '--calls 2000 --episodes 3', runs };
   } finally {
     for (const name of started) await runChild(script('stop.sh'), [name], { timeoutSeconds: 120 }).catch(() => undefined);
   }

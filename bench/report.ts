@@ -202,20 +202,21 @@ export function renderMarkdown(r: Obj): string {
   L.push('## Targets', '');
   L.push('| issue | target | measured | verdict | note |', '| --- | --- | --- | --- | --- |');
   for (const t of (r.targets ?? []) as Target[]) {
-    L.push(`| ${t.issue} | ${t.text} | ${t.value === null ? '-' : `${f(t.value, t.unit === 'us' ? 3 : 2)} ${t.unit}`} | ${metText(t.met)} | ${t.note ?? ''} |`);
+    L.push(`| ${t.issue} | ${t.text} | ${t.value === null ? '-' : `${f(t.value, t.unit === 'us' ? 3 : 2)} ${t.unit}`} | ${metText(t.met)} | ${t.note ?? (t.value === null ? 'not measured in this run' : '')} |`);
   }
   L.push('');
 
-  L.push('## Ours vs PyTorch', '');
-  L.push('Ratio: how many times better ours is (time: PyTorch / ours; rates: ours / PyTorch); below 1, PyTorch is better.', '');
-  L.push('| measure | ours | value | PyTorch | value | ratio |', '| --- | --- | --- | --- | --- | --- |');
-  for (const p of (r.pairs ?? []) as Pair[]) {
+  const anyPair = ((r.pairs ?? []) as Pair[]).some((p) => p.ours !== null || p.pytorch !== null);
+  if (anyPair) L.push('## Ours vs PyTorch', '');
+  if (anyPair) L.push('Ratio: how many times better ours is (time: PyTorch / ours; rates: ours / PyTorch); below 1, PyTorch is better.', '');
+  if (anyPair) L.push('| measure | ours | value | PyTorch | value | ratio |', '| --- | --- | --- | --- | --- | --- |');
+  for (const p of (anyPair ? r.pairs : []) as Pair[]) {
     L.push(`| ${p.what} | ${p.oursLabel} | ${f(p.ours, p.unit === 'us' ? 3 : 2)} ${p.unit} | ${p.pytorchLabel} | ${f(p.pytorch, p.unit === 'us' ? 3 : 2)} ${p.unit} | ${f(p.oursAdvantage)} |`);
   }
   L.push('');
 
   const s = r.sections ?? {};
-  L.push('## Environments (steps/s, one thread)', '');
+  if (s.envs !== undefined) L.push('## Environments (steps/s, one thread)', '');
   if (skipText(s.envs)) L.push(`Skipped: ${skipText(s.envs)}`, '');
   else if (s.envs) {
     L.push(`${s.envs.note}`, '');
@@ -227,7 +228,7 @@ export function renderMarkdown(r: Obj): string {
     L.push('');
   }
 
-  L.push('## Distillation (CartPole-v1, shipped teacher 4-256-256-2 tanh -> 4-32-32-2 relu student)', '');
+  if (s.distill !== undefined) L.push('## Distillation (CartPole-v1, shipped teacher 4-256-256-2 tanh -> 4-32-32-2 relu student)', '');
   if (skipText(s.distill)) L.push(`Skipped: ${skipText(s.distill)}`, '');
   else if (s.distill) {
     const d = s.distill;
@@ -257,7 +258,7 @@ export function renderMarkdown(r: Obj): string {
     L.push('');
   }
 
-  L.push('## Latency (microseconds; one call = one act(), batch 32 = one actBatch of 32 rows)', '');
+  if (s.latency !== undefined) L.push('## Latency (microseconds; one call = one act(), batch 32 = one actBatch of 32 rows)', '');
   if (skipText(s.latency)) L.push(`Skipped: ${skipText(s.latency)}`, '');
   else if (s.latency) {
     const lat = s.latency;
@@ -271,7 +272,7 @@ export function renderMarkdown(r: Obj): string {
     const t = lat.pytorch;
     if (skipText(t)) L.push(`| PyTorch | skipped: ${skipText(t)} | | | | | | |`);
     else if (t) {
-      for (const [name, x] of Object.entries(t) as [string, Obj][]) {
+      for (const [name, x] of (Object.entries(t) as [string, Obj][]).filter(([k]) => k.startsWith('student-') || k.startsWith('teacher-'))) {
         const c = (b: 'batch1' | 'batch32', k: 'p50' | 'p99') => (skipText(x) ? 'n/a' : f(x[b]?.[k], 3));
         L.push(`| ${name.startsWith('teacher') ? 'teacher' : 'student'} | PyTorch ${name.replace(/^(teacher|student)-/, '')} | torch (1 thread) | ${c('batch1', 'p50')} | ${c('batch1', 'p99')} | ${c('batch32', 'p50')} | ${c('batch32', 'p99')} | ${x.agreementWithStudentFp32 !== undefined ? `agreement with fp32 student ${f(x.agreementWithStudentFp32, 3)}` : ''} |`);
       }
@@ -281,7 +282,7 @@ export function renderMarkdown(r: Obj): string {
     L.push('');
   }
 
-  L.push('## Sizes', '');
+  if (s.sizes !== undefined) L.push('## Sizes', '');
   if (skipText(s.sizes)) L.push(`Skipped: ${skipText(s.sizes)}`, '');
   else if (s.sizes) {
     const z = s.sizes;
@@ -297,16 +298,16 @@ export function renderMarkdown(r: Obj): string {
     L.push('', z.bundleNote, '');
   }
 
-  L.push('## npm start', '');
+  if (s.start !== undefined) L.push('## npm start', '');
   if (skipText(s.start)) L.push(`Skipped: ${skipText(s.start)}`, '');
   else if (s.start) L.push(`${s.start.label}: **${f(s.start.wallSeconds)} s** wall end to end, exit ${s.start.exitCode}${s.start.timedOut ? ' (timed out)' : ''}.`, '');
 
-  L.push('## Fleet (flash + on-device check on emulated aarch64 devices)', '');
+  if (s.fleet !== undefined) L.push('## Fleet (flash + on-device check on emulated aarch64 devices)', '');
   if (skipText(s.fleet)) L.push(`Skipped: ${skipText(s.fleet)}`, '');
   else if (s.fleet) {
-    L.push(`Bundle ${s.fleet.bundle?.bytes} B; device check args \`${s.fleet.checkArgs}\`.`, '');
-    L.push('| devices | wall s | exit |', '| --- | --- | --- |');
-    for (const x of s.fleet.runs as Obj[]) L.push(`| ${x.devices} | ${f(x.wallSeconds)} | ${x.exitCode}${x.timedOut ? ' (timed out)' : ''} |`);
+    L.push(`rpi4-arm64 bundle ${s.fleet.bundle?.bytes} B, flashed with \`edgedistill flash --concurrency N\` to N emulated aarch64 devices (qemu-user, chroot, own sshd each; all on this machine's ${m.cores} cores); device check args \`${s.fleet.checkArgs}\`; latency/memory budgets relaxed for emulation (${JSON.stringify(s.fleet.budgets)}).`, '');
+    L.push('| devices | wall s | devices ok | per-device s | exit |', '| --- | --- | --- | --- | --- |');
+    for (const x of s.fleet.runs as Obj[]) L.push(`| ${x.devices} | ${f(x.wallSeconds)} | ${x.devicesOk} | ${(x.perDeviceSeconds ?? []).map((v: unknown) => f(v, 1)).join(', ')} | ${x.exitCode}${x.timedOut ? ' (timed out)' : ''} |`);
     L.push('');
   }
 

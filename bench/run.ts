@@ -26,13 +26,14 @@ import { guard, load, machineFacts, REPO_ROOT, type BenchContext } from './util.
 export const SECTIONS = ['envs', 'distill', 'latency', 'sizes', 'start', 'fleet'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const HELP = `Usage: npm run bench -- [--only SECTION[,SECTION...]] [--quick] [--out DIR] [--keep] [--json]
+const HELP = `Usage: npm run bench -- [--only SECTION[,SECTION...]] [--quick] [--out DIR] [--keep] [--json] [--quiet]
 
 Sections: ${SECTIONS.join(', ')} (default: all; fleet runs only with EDGEDISTILL_BENCH_FLEET=1).
   --quick   small budgets (seconds, not minutes): for tests and smoke runs
   --out     directory for results.json and results.md (default: bench/)
   --keep    keep the scratch directory (exports, bundles, data for the PyTorch peer)
   --json    print results.json instead of the markdown table
+  --quiet   no progress on stderr
 Env: EDGEDISTILL_PYTHON (python3 with PyTorch; default /usr/bin/python3), EDGEDISTILL_BENCH_FLEET=1.
 
 Example:
@@ -44,6 +45,7 @@ async function main(): Promise<number> {
     options: {
       only: { type: 'string' },
       quick: { type: 'boolean' },
+      quiet: { type: 'boolean' },
       out: { type: 'string' },
       keep: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -64,7 +66,8 @@ async function main(): Promise<number> {
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench'));
   mkdirSync(outDir, { recursive: true });
   const workDir = mkdtempSync(join(tmpdir(), 'edgedistill-bench-'));
-  const quiet = !process.stderr.isTTY && process.env.EDGEDISTILL_BENCH_VERBOSE !== '1';
+  // Progress on stderr: off with --quiet, and when stderr is not a terminal (unless EDGEDISTILL_BENCH_VERBOSE=1).
+  const quiet = values.quiet === true || (!process.stderr.isTTY && process.env.EDGEDISTILL_BENCH_VERBOSE !== '1');
   const ctx: BenchContext = {
     quick: values.quick === true,
     workDir,
@@ -140,7 +143,11 @@ function notes(r: Record<string, any>, keptDir: string | null): string[] {
     n.push(
       `PyTorch BLAS: Debian's python3-torch is built with BLAS_INFO=generic and calls whatever libblas.so.3 resolves to; by default that is the reference (netlib) BLAS, which would make PyTorch's matrix products needlessly slow. scripts/ci-apt.sh installs libopenblas0-pthread, whose postinst makes OpenBLAS the libblas.so.3 alternative (update-alternatives, priority 100 over 10); when the alternative points elsewhere the bench preloads openblas-pthread/libblas.so.3 into the peer (LD_PRELOAD). The bench installs nothing. This run: ${pf.blas} via ${pf.blasSelection?.how} (mapped: ${(pf.blasLibraries ?? []).join(', ')}), one thread (torch.set_num_threads(1), OMP/OPENBLAS/MKL_NUM_THREADS=1).${refBlasNote(r)}`,
     );
-    if (pf.quantizedEngine) n.push(`PyTorch int8 (quantize_dynamic) ran on the '${pf.quantizedEngine}' quantized engine, the best this PyTorch build offers here${pf.quantizedEngine === 'qnnpack' ? ' (Debian builds no FBGEMM, so x86 gets QNNPACK kernels, which are slow on x86)' : ''}.`);
+    const trials = r.sections.latency?.pytorch?.int8EngineTrials;
+    if (pf.quantizedEngine) {
+      const tried = trials ? ` (batch-1 p50 trials: ${Object.entries(trials).map(([k, v]) => `${k} ${typeof v === 'number' ? `${v} us` : v}`).join(', ')})` : '';
+      n.push(`PyTorch int8 (torch.quantization.quantize_dynamic on the Linear layers) ran on the '${pf.quantizedEngine}' quantized engine, the fastest of the engines this build has${tried}; Debian's build has no FBGEMM, the usual x86 engine.`);
+    }
     n.push("PyTorch's student for latency has the observation normalization folded into its first Linear (fewer ops per call) and returns the argmax action like ours; the fp32 comparison uses the faster of eager and TorchScript (trace + freeze).");
   } else if (pf?.skipped) n.push(`PyTorch peer skipped: ${pf.skipped}`);
   const lat = r.sections.latency;

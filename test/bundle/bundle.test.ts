@@ -176,6 +176,22 @@ describe('bundle inputs', () => {
     expect(readBundleArchive(r.path).manifest.artifacts.find((x) => x.role === 'teacher')?.backend).toBe('ort-web');
   }, 120_000);
 
+  it("takes the teacher artifacts.json names, only when its sha256 is the recorded one", async () => {
+    const { exportPolicy } = await import('../../pipeline/src/export/index.js');
+    const exported = join(work, 'exported');
+    await exportPolicy({ policyDir, formats: ['onnx'], outDir: exported, teacher, goldenRows: 64 });
+    writeFileSync(join(exported, 'policy.json'), readFileSync(join(policyDir, 'policy.json')));
+    const r = await createBundle({ device: 'rpi4-arm64', policyDir: exported, out: join(work, 'from-export'), goldenCount: 32 });
+    const a = readBundleArchive(r.path);
+    expect(a.files.get('artifacts/teacher.onnx')?.equals(readFileSync(teacher))).toBe(true);
+    expect(a.manifest.artifacts.map((x) => `${x.name}:${x.path}`)).toEqual(['teacher:artifacts/teacher.onnx', 'student-onnx:artifacts/policy.onnx']);
+    const meta = JSON.parse(readFileSync(join(exported, 'artifacts.json'), 'utf8')) as { teacher: { sha256: string } };
+    meta.teacher.sha256 = '0'.repeat(64);
+    writeFileSync(join(exported, 'artifacts.json'), JSON.stringify(meta));
+    const e = await createBundle({ device: 'rpi4-arm64', policyDir: exported, out: join(work, 'from-export') }).catch((x: unknown) => x);
+    expect((e as EdgeDistillError).field).toBe('--teacher');
+  }, 120_000);
+
   it('parses budget overrides and names what is wrong', () => {
     expect(parseBudgetOverrides(['controlPeriodUs=0.001', 'maxRssMiB=64'])).toEqual({ controlPeriodUs: 0.001, maxRssMiB: 64 });
     expect(() => parseBudgetOverrides(['p99=1'])).toThrow(/unknown budget 'p99'/);

@@ -4,6 +4,7 @@
  * teacher, and which backend of the device runs each. Artifacts no backend of the device can run
  * are left out (and said so).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
@@ -125,7 +126,18 @@ function artifactsFromJson(dir: string, file: string): { artifacts: SourceArtifa
   const pick = (x: unknown): string | null => (typeof x === 'string' ? x : isRecord(x) && typeof x.file === 'string' ? x.file : null);
   const g = isRecord(v) ? pick(v.golden) : null;
   const t = isRecord(v) ? pick(v.teacher) : null;
-  const teacher = t && existsSync(resolve(dir, t)) ? resolve(dir, t) : null;
+  // The exporter records the teacher path as it was given (relative to where it ran): look next to
+  // the artifacts first, then from here; take it only when its sha256 is the recorded one.
+  let teacher: string | null = null;
+  if (t) {
+    const want = isRecord(v) && isRecord(v.teacher) && typeof v.teacher.sha256 === 'string' ? v.teacher.sha256 : null;
+    for (const c of [resolve(dir, t), resolve(t)]) {
+      if (existsSync(c) && (!want || createHash('sha256').update(readFileSync(c)).digest('hex') === want)) {
+        teacher = c;
+        break;
+      }
+    }
+  }
   return { artifacts: out, golden: g ? resolve(dir, g) : null, teacher };
 }
 

@@ -83,7 +83,8 @@ export async function autoShrink(
     const prunedAgreement = heldOutMetrics(ctx, { kind: 'float', model: pruned }).agreement;
     const tuned = await tuneModel(ctx, pruned, null, { finetune: o.finetune });
     const floatEval = await evaluateCandidate(ctx, { kind: 'float', model: tuned.model });
-    const int8 = o.int8 ? await quantizeInt8(ctx, tuned.model, null, o.int8Options) : null;
+    // Fewer QAT rounds per attempt than for a single model: the search tries many sizes.
+    const int8 = o.int8 ? await quantizeInt8(ctx, tuned.model, null, { qatRounds: 3, ...o.int8Options }) : null;
     const met = int8 ? int8.chosen.eval.targetsMet : floatEval.targetsMet;
     const a: ShrinkAttempt = {
       attempt: k,

@@ -180,9 +180,8 @@ export function retentionOf(ctx: CompressContext, r: ReturnSummary): number | nu
   return gap > 0 ? (r.mean - ctx.randomReturn.mean) / gap : null;
 }
 
-/** Held-out agreement / action error of a candidate (no rollouts). */
-export function heldOutMetrics(ctx: CompressContext, c: Candidate): { agreement: number | null; actionError: number | null } {
-  const set = ctx.heldOut;
+/** Agreement / action error of a candidate on a state set (default: the held-out set; no rollouts). */
+export function heldOutMetrics(ctx: CompressContext, c: Candidate, set: StateSet = ctx.heldOut): { agreement: number | null; actionError: number | null } {
   const n = set.size;
   const y = candidateOutputs(c, set.raw.subarray(0, n * set.obsDim), n);
   const d = ctx.head.outDim;

@@ -69,6 +69,16 @@ export class StateSet {
     }
   }
 
+  /** Like {@link sample}, with the teacher actions (actionDim per row) instead of the targets. */
+  sampleActions(rnd: () => number, batch: number, x: Float32Array, xb: Float32Array, ab: Float32Array): void {
+    const { obsDim: d, actionDim: a } = this;
+    for (let b = 0; b < batch; b++) {
+      const k = Math.floor(rnd() * this.size);
+      xb.set(x.subarray(k * d, (k + 1) * d), b * d);
+      ab.set(this.actions.subarray(k * a, (k + 1) * a), b * a);
+    }
+  }
+
   /** Up to `max` raw observations, evenly spaced over the stored rows. */
   rawSubset(max: number): { obs: Float32Array; n: number } {
     const n = Math.min(max, this.size);

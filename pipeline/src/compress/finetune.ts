@@ -4,7 +4,7 @@
  * held-out checks on a validation set; the best checked parameters are kept, and training stops
  * early once the validation target is met.
  */
-import { Adam, klFromProbs, mseLoss, squashActions, squashBackward } from '../distill/index.js';
+import { Adam, klFromProbs, mseLoss, nllLoss, squashActions, squashBackward } from '../distill/index.js';
 import { seededRandom } from '../ir/build.js';
 import type { StateSet } from './data.js';
 import type { FinetuneLoss } from './labels.js';
@@ -47,9 +47,10 @@ export interface FinetuneResult {
   validation: ValidationMetrics;
 }
 
-/** Loss of outputs y (n rows) against targets t; writes dLoss/dy into g when given. */
+/** Loss of outputs y (n rows) against targets t (teacher actions for 'nll'); writes dLoss/dy into g when given. */
 export function headLoss(h: HeadInfo, t: Float32Array, y: Float32Array, n: number, g: Float32Array | null, scratch: Float32Array): number {
   if (h.loss === 'kl') return klFromProbs(t, y, n, h.outDim, g);
+  if (h.loss === 'nll') return nllLoss(t, y, n, h.outDim, g);
   if (h.loss === 'mse-raw') return mseLoss(t, y, n, h.outDim, g);
   squashActions(y, n, h.outDim, h.squash, h.low, h.high, scratch);
   const l = mseLoss(t, scratch, n, h.outDim, g);
@@ -62,7 +63,8 @@ export function metricsOf(h: HeadInfo, y: Float32Array, set: StateSet): Validati
   const n = set.size;
   const d = h.outDim;
   const scratch = new Float32Array(n * d);
-  const loss = headLoss(h, set.targets.subarray(0, n * set.targetDim), y, n, null, scratch);
+  const t = h.loss === 'nll' ? set.actions.subarray(0, n) : set.targets.subarray(0, n * set.targetDim);
+  const loss = headLoss(h, t, y, n, null, scratch);
   if (h.kind === 'discrete') {
     let agree = 0;
     for (let r = 0; r < n; r++) {
@@ -106,7 +108,7 @@ export function finetune(net: TunableMlp, h: HeadInfo, train: StateSet, val: Sta
   const ema = net.params.slice();
   const live = new Float32Array(net.params.length);
   const xb = new Float32Array(batch * train.obsDim);
-  const tb = new Float32Array(batch * train.targetDim);
+  const tb = new Float32Array(batch * (h.loss === 'nll' ? 1 : train.targetDim));
   const grad = new Float32Array(batch * h.outDim);
   const scratch = new Float32Array(batch * h.outDim);
   const x = train.normalized(net.obsNorm);
@@ -127,7 +129,8 @@ export function finetune(net: TunableMlp, h: HeadInfo, train: StateSet, val: Sta
   if (!reached(start, opts.stopAt) && train.size > 0) {
     for (s = 1; s <= steps; s++) {
       adam.lr = lr * (1 - ((1 - minFrac) * (s - 1)) / steps);
-      train.sample(rnd, batch, x, xb, tb);
+      if (h.loss === 'nll') train.sampleActions(rnd, batch, x, xb, tb);
+      else train.sample(rnd, batch, x, xb, tb);
       const y = net.forward(xb, batch);
       headLoss(h, tb, y, batch, grad, scratch);
       net.backward(grad);

@@ -12,7 +12,8 @@
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { argmaxRow, softmaxRows, type LabelSpec, type TeacherLike } from '../distill/index.js';
 
-export type FinetuneLoss = 'kl' | 'mse-raw' | 'mse-action';
+/** 'nll' trains on the teacher's argmax action alone (quantization-aware fine-tuning uses it: agreement is what int8 noise breaks). */
+export type FinetuneLoss = 'kl' | 'nll' | 'mse-raw' | 'mse-action';
 
 export interface Labels {
   targets: Float32Array;

@@ -5,7 +5,7 @@
  */
 import type { PolicyModel } from '../ir/types.js';
 import { addCandidateRound, type Candidate, type CompressContext } from './context.js';
-import { finetune, type FinetuneOptions, type FinetuneResult } from './finetune.js';
+import { finetune, type FinetuneOptions, type FinetuneResult, type HeadInfo } from './finetune.js';
 import { TunableMlp, type FakeQuantSpec, type LayerParam } from './net.js';
 
 export interface TuneOptions {
@@ -14,6 +14,8 @@ export interface TuneOptions {
   driver?: Candidate;
   finetune?: FinetuneOptions;
   fakeQuant?: FakeQuantSpec | null;
+  /** Loss override (default: the context's, from the distillation loss). */
+  loss?: HeadInfo['loss'];
 }
 
 export interface TuneResult {
@@ -30,6 +32,7 @@ export async function tuneModel(ctx: CompressContext, model: PolicyModel, params
   if (o.dagger ?? true) await addCandidateRound(ctx, o.driver ?? { kind: 'float', model });
   const net = new TunableMlp(model, params, 256);
   net.fakeQuant = o.fakeQuant ?? null;
-  const ft = finetune(net, ctx.head, ctx.train, ctx.validation, { stopAt: stopAgreement(ctx), ...o.finetune, seed: (o.finetune?.seed ?? 0) + ctx.nextSeed });
+  const head = o.loss ? { ...ctx.head, loss: o.loss } : ctx.head;
+  const ft = finetune(net, head, ctx.train, ctx.validation, { stopAt: stopAgreement(ctx), ...o.finetune, seed: (o.finetune?.seed ?? 0) + ctx.nextSeed });
   return { model: net.toModel(model), finetune: ft };
 }

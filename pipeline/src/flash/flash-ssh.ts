@@ -237,9 +237,12 @@ export async function flashSsh(a: BundleArchive, t: SshTarget, o: FlashOptions =
     const parts = splitCheckOutput(ar.stdout);
     const akv = parseKeyValues(parts.head);
     if (ar.code !== 0 || !akv.has('checkrc')) {
-      // The device finishes (and rolls back) on its own: ACTIVATE ignores hang-ups.
-      locked = false;
-      throw failure(ar, `activation on ${t.label} did not report back (the device completes the check and rolls back on its own if it fails)`);
+      if (ar.code === 255 || ar.timedOut || ar.code === null) {
+        // The connection went: the device finishes (and rolls back) on its own, ACTIVATE ignores hang-ups.
+        locked = false;
+        throw failure(ar, `activation on ${t.label} did not report back (the device completes the check, rolls back if it fails, and unlocks)`);
+      }
+      throw failure(ar, `activation on ${t.label} failed`); // the script stopped early: the lock is still ours
     }
     locked = false; // ACTIVATE released it
     switched = akv.get('switched') === 'yes';

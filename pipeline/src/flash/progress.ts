@@ -15,8 +15,10 @@ export function createFleetProgress(labels: readonly string[], out: NodeJS.Write
   let drawn = 0;
   let last = 0;
   let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
   const cols = () => (out.columns && out.columns > 20 ? out.columns : 120);
   const draw = () => {
+    if (timer) clearTimeout(timer); // a draw now makes a pending one redundant
     timer = null;
     last = Date.now();
     let s = drawn > 0 ? `\x1b[${drawn}A` : '';
@@ -29,6 +31,7 @@ export function createFleetProgress(labels: readonly string[], out: NodeJS.Write
   };
   return {
     update(label, phase, detail) {
+      if (stopped) return;
       const secs = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
       state.set(label, `${secs}s  ${phase.padEnd(7)} ${detail}`);
       const due = 100 - (Date.now() - last);
@@ -36,7 +39,8 @@ export function createFleetProgress(labels: readonly string[], out: NodeJS.Write
       else if (!timer) timer = setTimeout(draw, due);
     },
     stop() {
-      if (timer) clearTimeout(timer);
+      if (stopped) return;
+      stopped = true;
       draw();
     },
   };

@@ -22,9 +22,9 @@ interface CheckFlags {
 export function register(program: Command): void {
   program
     .command('check')
-    .description('Run the on-device check on the current release of each device over ssh and bring check-report.json back.')
+    .description('Run the on-device check on the current release of each device over ssh and bring check-report.json back (no device lock is taken: the check only reads the release and writes its report).')
     .addOption(new Option('--target <url>', 'ssh://[user@]host[:port][/deploy/path][?node=/path/to/node]; repeatable').argParser(collect))
-    .option('--out <dir>', 'save the reports as DIR/<target>/check-report.json', '.')
+    .option('--out <dir>', 'save the reports as DIR/<target>/check-report.json', 'check-reports')
     .option('--concurrency <n>', 'devices checked at once', '4')
     .option('--ssh-config <file>', 'ssh -F FILE')
     .option('--identity <file>', 'ssh -i FILE')
