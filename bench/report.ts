@@ -161,7 +161,7 @@ export function computePairs(r: Obj): Pair[] {
 const f = (x: unknown, digits = 2): string => {
   const v = num(x);
   if (v === null) return '-';
-  if (Math.abs(v) >= 1e5) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(v) >= 1e4) return Math.round(v).toLocaleString('en-US');
   return v.toFixed(digits);
 };
 const skipText = (x: unknown): string | null => (x && typeof x === 'object' && typeof (x as Obj).skipped === 'string' ? (x as Obj).skipped : null);

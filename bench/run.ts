@@ -9,7 +9,7 @@
  * Sections: envs, distill, latency, sizes, start (npm start), fleet. A part that is missing or
  * fails is recorded as {skipped: reason} and the run goes on.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +34,7 @@ Sections: ${SECTIONS.join(', ')} (default: all; fleet runs only with EDGEDISTILL
   --keep    keep the scratch directory (exports, bundles, data for the PyTorch peer)
   --json    print results.json instead of the markdown table
   --quiet   no progress on stderr
+  --from F  measure nothing: recompute targets, pairs and notes of results.json F and write both files again
 Env: EDGEDISTILL_PYTHON (python3 with PyTorch; default /usr/bin/python3), EDGEDISTILL_BENCH_FLEET=1.
 
 Example:
@@ -49,6 +50,7 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       keep: { type: 'boolean' },
       json: { type: 'boolean' },
+      from: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -65,6 +67,14 @@ async function main(): Promise<number> {
   const sections = (only ?? [...SECTIONS]) as Section[];
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench'));
   mkdirSync(outDir, { recursive: true });
+  if (values.from) {
+    const prev = JSON.parse(readFileSync(resolve(values.from), 'utf8')) as Record<string, any>;
+    if (prev.format !== 'edgedistill-bench') {
+      process.stderr.write(`${values.from}: not a results.json of npm run bench (format ${String(prev.format)})\n`);
+      return 2;
+    }
+    return write(prev, outDir, null, values.json === true);
+  }
   const workDir = mkdtempSync(join(tmpdir(), 'edgedistill-bench-'));
   // Progress on stderr: off with --quiet, and when stderr is not a terminal (unless EDGEDISTILL_BENCH_VERBOSE=1).
   const quiet = values.quiet === true || (!process.stderr.isTTY && process.env.EDGEDISTILL_BENCH_VERBOSE !== '1');
@@ -113,13 +123,18 @@ async function main(): Promise<number> {
   }
   results.machine.loadAverage.end = load();
   results.seconds = (performance.now() - t0) / 1000;
+  return write(results, outDir, values.keep ? workDir : null, values.json === true);
+}
+
+/** Derived parts (targets, pairs, notes) from the measurements, then results.json and results.md. */
+async function write(results: Record<string, any>, outDir: string, keptDir: string | null, json: boolean): Promise<number> {
   results.targets = computeTargets(results);
   results.pairs = computePairs(results);
-  results.notes = notes(results, values.keep ? workDir : null);
+  results.notes = notes(results, keptDir);
   const md = renderMarkdown(results);
   await writeFileAtomic(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeFileAtomic(join(outDir, 'results.md'), md);
-  process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : md);
+  process.stdout.write(json ? `${JSON.stringify(results, null, 2)}\n` : md);
   return 0;
 }
 

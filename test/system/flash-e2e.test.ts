@@ -1,8 +1,9 @@
 // Bundle -> flash -> on-device check against an emulated aarch64 device (scripts/device: a real sshd
 // on loopback, commands chrooted into an ARM root under qemu-user). Everything goes through the
 // `edgedistill` CLI and the system OpenSSH client, as a user would run it. Needs root and apt (as
-// in CI). Emulation is 10-20x slower than the board, so the rpi4-arm64 latency budget (1000 us) is
-// scaled by 50 for this device; the other budgets are the profile's.
+// in CI). qemu-user is 10-20x slower than the board, and on a shared 2-core host the student's p99
+// under emulation measured 5-40 ms; the rpi4-arm64 latency budget (1000 us) is therefore raised to
+// 250 ms for this device, so the test is about flashing, not qemu's speed. Other budgets: the profile's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ const repo = resolve(import.meta.dirname, '../..');
 const scripts = join(repo, 'scripts/device');
 const cli = join(repo, 'pipeline/bin/edgedistill.js');
 const teacher = join(repo, 'models/cartpole-v1/teacher.onnx');
-const EMULATION_BUDGET = 'controlPeriodUs=50000';
+const EMULATION_BUDGET = 'controlPeriodUs=250000';
 // Fewer timed calls than the default 10 000 keep each check near half a minute under qemu.
 const CHECK_ARGS = '--check-args=--calls 2000 --max-seconds 20';
 

@@ -205,22 +205,33 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     t = performance.now();
     const scope = o.prune.scope ?? 'global';
     progress('unstructured', `pruning ${(o.prune.sparsity * 100).toFixed(0)}% of the weights (${scope})`);
-    const masks = magnitudeMasks(current, o.prune.sparsity, scope);
-    const masked = applyMasks(current, masks);
-    const prunedAgreement = heldOutMetrics(ctx, { kind: 'float', model: masked }).agreement;
-    params = masks.map((mask) => ({ kind: 'dense', mask }));
-    const tuned = await tuneModel(ctx, masked, params, { finetune: o.finetune });
+    // Gradual pruning (Zhu & Gupta 2017): sparsity s_k = s (1 - (1 - k/K)^3) over K stages, each
+    // fine-tuned with the pruned weights held at 0, so the network adapts before the next cut.
+    const K = 4;
     const before = float32Bytes(current);
-    current = tuned.model;
+    const oneShotAgreement = heldOutMetrics(ctx, { kind: 'float', model: applyMasks(current, magnitudeMasks(current, o.prune.sparsity, scope)) }).agreement;
+    let tuned: Awaited<ReturnType<typeof tuneModel>> | null = null;
+    const schedule: number[] = [];
+    for (let k = 1; k <= K; k++) {
+      const s = o.prune.sparsity * (1 - (1 - k / K) ** 3);
+      schedule.push(s);
+      const masks = magnitudeMasks(current, s, scope);
+      params = masks.map((mask) => ({ kind: 'dense', mask }));
+      const steps = k < K ? Math.ceil((o.finetune?.steps ?? 3000) / 2) : (o.finetune?.steps ?? 3000);
+      tuned = await tuneModel(ctx, applyMasks(current, masks), params, { finetune: { ...o.finetune, steps } });
+      current = tuned.model;
+    }
     const sp = sparsityOf(current);
     floatRow('unstructured', `unstructured ${(sp.sparsity * 100).toFixed(1)}% sparse (${scope})`, current, await evaluateCandidate(ctx, { kind: 'float', model: current }), {
-      finetune: tuned.finetune,
+      finetune: tuned!.finetune,
       details: {
         targetSparsity: o.prune.sparsity,
+        schedule,
         scope,
         sparsity: sp.sparsity,
         sparsityPerLayer: sp.perLayer,
-        prunedAgreement,
+        /** Held-out agreement right after pruning to the final sparsity in one shot, without fine-tuning. */
+        oneShotAgreement,
         gzipBefore: before.gzip,
         gzipAfter: float32Bytes(current).gzip,
         sparseFormat: sparseBytes(current),

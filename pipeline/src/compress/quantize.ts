@@ -113,7 +113,8 @@ export async function quantizeInt8(ctx: CompressContext, model: PolicyModel, par
     let seconds = 0;
     let steps = 0;
     const rounds = o.qatRounds ?? 6;
-    for (let round = 0; round < rounds; round++) {
+    let stale = 0;
+    for (let round = 0; round < rounds && stale < 2; round++) {
       const tuned = await tuneModel(ctx, base, params, {
         driver: { kind: 'int8', qp: driver },
         fakeQuant: fq,
@@ -126,7 +127,8 @@ export async function quantizeInt8(ctx: CompressContext, model: PolicyModel, par
       const m = score(qp);
       if (!best || (m.agreement !== null ? m.agreement > (best.m.agreement as number) : (m.actionError as number) < (best.m.actionError as number))) {
         best = { qp, float: tuned.model, m, ft: tuned.finetune };
-      }
+        stale = 0;
+      } else stale++; // two rounds without progress: stop
       if (m.agreement !== null && stop !== null && m.agreement >= stop) break;
       base = tuned.model;
       driver = qp;

@@ -154,20 +154,26 @@ export function decodeTensor(t: TensorProto, file: string, field = t.name ?? '')
   const dims = (t.dims ?? []).map(num);
   const n = sizeOf(dims);
   const dt = t.dataType ?? 0;
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0) || !Number.isSafeInteger(n)) {
+    throw new EdgeDistillError('BAD_MODEL', `tensor ${field} has invalid dims ${JSON.stringify(dims)}`, { file, field });
+  }
   if (t.dataLocation === 1) {
     throw new EdgeDistillError('UNSUPPORTED', `tensor ${field} keeps its data in an external file, which is not supported`, { file, field });
   }
   const raw = t.rawData && t.rawData.length > 0 ? Buffer.from(t.rawData.buffer, t.rawData.byteOffset, t.rawData.length) : null;
-  const data = new Float64Array(n);
+  // Allocated once the stored values are known to match the dims (dims alone can claim any size).
+  let data = new Float64Array(0);
   const fail = (got: number) =>
     new EdgeDistillError('BAD_MODEL', `tensor ${field} holds ${got} values but its dims ${JSON.stringify(dims)} need ${n}`, { file, field });
   const fromRaw = (width: number, read: (i: number) => number) => {
     if (raw!.length !== n * width) throw fail(Math.floor(raw!.length / width));
+    data = new Float64Array(n);
     for (let i = 0; i < n; i++) data[i] = read(i * width);
   };
   const fromList = (list: ArrayLike<number | { toNumber(): number }> | null | undefined) => {
     const l = list ?? [];
     if (l.length !== n) throw fail(l.length);
+    data = new Float64Array(n);
     for (let i = 0; i < n; i++) data[i] = num(l[i] as number);
   };
   switch (dt) {

@@ -465,7 +465,7 @@ export function resolveConfig(value: unknown, o: ResolveOptions = {}): RunConfig
   const checkEnabled = ch.enabled !== false;
   if (checkEnabled && !hostInDevices && host) notes.push(`devices has no bundle for this machine (${host.id}): no on-device check`);
   return {
-    source: file ?? '(built-in default)',
+    source: file ?? 'built-in default',
     env,
     name: typeof c.name === 'string' ? c.name : env.toLowerCase(),
     teacher,

@@ -7,8 +7,8 @@
  * <release>/check-report.json.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { EdgeDistillError, type ErrorCode } from '@edgedistill/runtime/errors';
 import type { CheckReport } from '../../../runtime/src/check/report.js';
 import type { BundleManifest } from '../../../runtime/src/bundle/manifest.js';
@@ -47,6 +47,7 @@ export function unpackBundle(bundle: string, dest: string): BundleManifest {
   }
   const entries = readSafeTarGz(gz, bundle);
   rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dirname(dest), { recursive: true });
   extractSafe(entries, dest);
   const manifest = JSON.parse(readFileSync(join(dest, 'manifest.json'), 'utf8')) as BundleManifest;
   // Node looks for packages in parent directories too: one missing from the bundle would be found

@@ -220,7 +220,8 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
             policyDir: dir('compress'),
             formats: x.formats,
             outDir: dir('export'),
-            teacher: teacher!,
+            // exportPolicy disposes the teacher it is given; ours is shared, so it gets a view.
+            teacher: borrowed(teacher!),
             seed: x.seed,
             goldenRows: x.goldenRows ?? undefined,
             tolerances: x.minAgreement !== null ? { minAgreement: x.minAgreement } : undefined,
@@ -282,7 +283,7 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
       }
     }
   } finally {
-    await teacher?.dispose?.();
+    await teacher?.dispose?.().catch(() => undefined);
   }
 
   // The report, also after a failure: it shows how far the run got and why it stopped.
@@ -318,6 +319,12 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
     artifacts: manifest,
     files: { report: reportFiles, run: runFile, bundles: bundles.map((b) => b.path), checkReport: checkReportFile },
   };
+}
+
+/** A teacher without its dispose (for callees that dispose what they are given). */
+function borrowed(t: TeacherLike): TeacherLike {
+  const params = (t as { params?: unknown }).params;
+  return { obsDim: t.obsDim, outDim: t.outDim, outputKind: t.outputKind, model: t.model, sha256: t.sha256, file: t.file, ...(params !== undefined ? { params } : {}), runBatch: (obs, batch) => t.runBatch(obs, batch) } as TeacherLike;
 }
 
 /** The device check ran and a budget failed (not an error: a verdict). */

@@ -70,7 +70,7 @@ export interface RunSummary {
   readonly agreement: {
     readonly distill: number | null;
     readonly compress: number | null;
-    /** Exported artifacts vs the teacher on the golden set: lowest and highest over those that passed. */
+    /** Exported artifacts vs the teacher on the golden set: lowest and highest over those that ran. */
     readonly export: { readonly min: number; readonly max: number } | null;
     readonly device: { readonly device: string; readonly min: number; readonly artifact: string } | null;
   };
@@ -105,7 +105,8 @@ export function buildSummary(o: StageOutputs, stages: readonly StageRecord[], wa
   const arts = (o.artifacts?.artifacts ?? []).map((a) => ({ format: a.format, bytes: a.bytes, status: a.status, agree: a.actionAgreementVsTeacher }));
   const passing = arts.filter((a) => a.status === 'pass');
   const smallest = passing.length ? passing.reduce((a, b) => (b.bytes < a.bytes ? b : a)) : null;
-  const exportAgree = passing.map((a) => a.agree).filter(isNum);
+  // Over every artifact that ran (failed ones too: their figure is the reason they failed).
+  const exportAgree = arts.filter((a) => a.status !== 'not run').map((a) => a.agree).filter(isNum);
   const ch = o.check;
   const students = ch ? ch.artifacts.filter((a) => a.role === 'student') : [];
   const devAgree = minOver(students, (a) => a.agreement);
@@ -182,7 +183,7 @@ export function figureLines(s: RunSummary): string[] {
   const agree = [
     a.distill !== null ? `${pct(a.distill, 2)} after distill` : null,
     a.compress !== null ? `${pct(a.compress, 2)} after compress (${z.semantics})` : null,
-    a.export ? `${a.export.min === a.export.max ? pct(a.export.min) : `${pct(a.export.min)}-${pct(a.export.max)}`} for the exported artifacts (golden set)` : null,
+    a.export ? `${a.export.min === a.export.max ? pct(a.export.min) : `${pct(a.export.min)}-${pct(a.export.max)}`} for the exported artifacts (golden set)${s.size.artifacts.some((x) => x.status === 'fail') ? ', failed ones included' : ''}` : null,
     a.device ? `${pct(a.device.min)} lowest on ${a.device.device} (${a.device.artifact})` : null,
   ].filter(Boolean);
   if (agree.length) out.push(`agreement: ${agree.join(', ')}`);

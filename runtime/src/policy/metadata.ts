@@ -270,6 +270,12 @@ export function resolveMetadata(input: ResolveInput): PolicyMetadata {
     }
     obsDim = shapeObsDim;
   }
+  if (obsDim !== null && obsDim > MAX_SPACE_SIZE) {
+    throw new EdgeDistillError('BAD_MODEL', `observations of ${obsDim} values are more than the ${MAX_SPACE_SIZE} supported`, {
+      file,
+      field: shapeObsDim === obsDim ? input.io.input.name : label(obsSpace ? 'observationSpace' : 'obsDim'),
+    });
+  }
   if (obsDim === null) {
     throw new EdgeDistillError('BAD_MODEL', `cannot tell the observation size: input '${input.io.input.name}' has no fixed last dimension and there is no metadata`, {
       file,
@@ -288,6 +294,9 @@ export function resolveMetadata(input: ResolveInput): PolicyMetadata {
       bad('outDim', `metadata says ${String(v.outDim)} outputs but output '${outputName}' has ${outDim}`);
     }
     outDim = v.outDim as number;
+  }
+  if (outDim !== null && outDim > MAX_SPACE_SIZE) {
+    throw new EdgeDistillError('BAD_MODEL', `output '${outputName}' of ${outDim} values is more than the ${MAX_SPACE_SIZE} supported`, { file, field: outputName });
   }
 
   // --- action space --------------------------------------------------------------------------
@@ -406,6 +415,9 @@ function parseHead(v: unknown, label: () => string, file: string): HeadHint {
   });
 }
 
+/** Largest observation or action vector a policy may have (bounds and buffers are allocated from it). */
+export const MAX_SPACE_SIZE = 1 << 24;
+
 function unboundedBox(shape: number[]): BoxSpace {
   const n = shape.reduce((a, b) => a * b, 1);
   return {
@@ -459,6 +471,8 @@ export function parseBox(
     lenOf(v.high) ??
     defaultShape?.reduce((a, b) => a * b, 1) ??
     fail('cannot tell the size of the box: give shape or array bounds');
+  // The bounds are allocated from n: a shape like [1e6, 1e6] must be refused, not attempted.
+  if (n > MAX_SPACE_SIZE) fail(`a box of ${n} values is larger than the ${MAX_SPACE_SIZE} supported`);
   const fill = (b: unknown, side: 'low' | 'high'): Float32Array => {
     const out = new Float32Array(n);
     if (isArrayLike(b)) {

@@ -47,6 +47,11 @@ export interface Target {
   run(input: Uint8Array, ctx: FuzzContext, seed: number): Promise<void> | void;
   /** A good input must still work after many bad ones (a wasm runtime must not be poisoned). */
   health?(ctx: FuzzContext): Promise<void>;
+  /**
+   * Inputs that trigger a known bug outside this suite's files (listed in the bad-input corpus as
+   * a knownBug entry): not run, but counted, so the fuzzer keeps covering everything else.
+   */
+  knownBug?: { readonly why: string; matches(input: Uint8Array): boolean };
 }
 
 // --- seed models ----------------------------------------------------------------------------------
@@ -249,6 +254,28 @@ export const TARGETS: readonly Target[] = [
       const path = write(ctx, 'trajectory.json', input);
       verifyTrajectory(await readTrajectoryFile(path), path);
     },
+    knownBug: {
+      why: 'Acrobot setState accepts any finite angle and wrap() (runtime/src/envs/acrobot.ts) subtracts 2*pi in a loop: a state velocity of 1e3 makes a step take 50 ms, 5e4 never ends (corpus entry trajectory-acrobot-huge-state)',
+      matches(input) {
+        let d: unknown;
+        try {
+          d = JSON.parse(new TextDecoder().decode(input));
+        } catch {
+          return false;
+        }
+        if (!d || typeof d !== 'object' || !String((d as { env?: unknown }).env).includes('Acrobot')) return false;
+        // A state Acrobot never reaches (angles within pi, velocities within 9 pi): from |v| ~ 1e3 on,
+        // the integrated angles are so large that wrap() takes seconds, then forever.
+        const big = (v: unknown): boolean => (typeof v === 'number' ? Math.abs(v) > 100 : Array.isArray(v) ? v.some(big) : false);
+        const states = (v: unknown): boolean =>
+          Array.isArray(v)
+            ? v.some(states)
+            : v !== null && typeof v === 'object'
+              ? Object.entries(v).some(([k, x]) => ((k === 'initial_state' || k === 'state') && big(x)) || states(x))
+              : false;
+        return states((d as { episodes?: unknown }).episodes);
+      },
+    },
   },
   {
     name: 'device-profile',
@@ -341,7 +368,12 @@ export const TARGETS: readonly Target[] = [
     run(input) {
       // The js backend's checks of a module's `metadata` export (the code itself is not run: a
       // mutated module is not a loader input, it is arbitrary code).
-      const metadata = JSON.parse(new TextDecoder().decode(input)) as unknown;
+      let metadata: unknown;
+      try {
+        metadata = JSON.parse(new TextDecoder().decode(input));
+      } catch {
+        return; // a module's metadata is a JS object, never JSON text: byte-level damage is not an input here
+      }
       const parsed = validateCompiledModule({ metadata, forward: () => new Float32Array(0), act: () => 0 }, 'fuzz.mjs');
       const md = parsed.module.metadata;
       resolveMetadata({

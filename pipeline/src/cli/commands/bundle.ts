@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { action, bold, dim, isTTY, parseNumber, printJson } from '../shared.js';
+import { withBar } from '../progress.js';
+import { action, bold, dim, parseNumber, printJson } from '../shared.js';
 
 interface BundleFlags {
   device: string;
@@ -37,8 +38,8 @@ export function register(program: Command): void {
     .action(
       action(async (opts: BundleFlags) => {
         const { createBundle, parseBudgetOverrides } = await import('../../bundle/index.js');
-        const show = !opts.json && !opts.quiet && isTTY();
-        const r = await createBundle({
+        const STEPS = ['profile', 'artifacts', 'export', 'golden', 'runtime', 'archive', 'write'];
+        const r = await withBar(opts, { format: 'bundle {bar} {duration_formatted} | {step}', total: STEPS.length, fields: { step: '' } }, (bar) => createBundle({
           device: opts.device,
           policyDir: opts.policy,
           teacher: opts.teacher,
@@ -46,9 +47,8 @@ export function register(program: Command): void {
           name: opts.name,
           checkEpisodes: opts.episodes !== undefined ? parseNumber('--episodes', opts.episodes) : undefined,
           budgetOverride: parseBudgetOverrides(opts.budgetOverride ?? []),
-          onStep: show ? (s, d) => process.stderr.write(`\r\x1b[K${dim(`${s}: ${d}`)}`) : undefined,
-        });
-        if (show) process.stderr.write('\r\x1b[K');
+          onStep: bar.active ? (s, d) => bar.update(STEPS.indexOf(s) + 1, { step: `${s}: ${d}` }) : undefined,
+        }));
         if (opts.json) return printJson(r);
         if (opts.quiet) return console.log(r.path);
         console.log(`${bold(r.path)}`);

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.js';
-import { action, isTTY, parseNumber, printJson } from '../shared.js';
+import { createLines } from '../progress.js';
+import { action, parseNumber, printJson } from '../shared.js';
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
@@ -42,9 +43,8 @@ export function register(program: Command): void {
     .action(
       action(async (opts: CheckFlags) => {
         const { checkFleet, formatCheckTable, parseTargets } = await import('../../flash/index.js');
-        const { createFleetProgress } = await import('../../flash/progress.js');
         const targets = parseTargets(opts.target ?? []);
-        const bar = !opts.json && !opts.quiet && isTTY() && process.stderr.isTTY ? createFleetProgress(targets.map((t) => t.label)) : null;
+        const bar = await createLines(opts, targets.map((t) => t.label), ['check', 'done']);
         let results;
         try {
           results = await checkFleet(opts.target ?? [], {
@@ -57,10 +57,10 @@ export function register(program: Command): void {
             deployPath: opts.deployPath,
             checkTimeoutSeconds: parseNumber('--check-timeout', opts.checkTimeout),
             checkArgs: opts.checkArgs?.split(/\s+/).filter(Boolean),
-            onProgress: bar ? (t, d) => bar.update(t.label, 'check', d) : undefined,
+            onProgress: (t, d) => bar.update(t.label, d === 'running the check' ? 'check' : 'done', d),
           });
         } finally {
-          bar?.stop();
+          bar.stop();
         }
         if (opts.json) printJson({ results });
         else console.log(formatCheckTable(results));

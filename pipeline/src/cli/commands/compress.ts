@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
-import { action, bold, isTTY, parseNumber, printJson } from '../shared.js';
+import { withBar } from '../progress.js';
+import { action, bold, parseNumber, printJson } from '../shared.js';
 
 interface CompressFlags {
   policy: string[];
@@ -69,14 +70,14 @@ export function register(program: Command): void {
         if (opts.quantize !== undefined && !['int8', 'fp16'].includes(opts.quantize)) throw new EdgeDistillError('BAD_ARGUMENT', `--quantize must be int8 or fp16, got "${opts.quantize}"`, { field: '--quantize' });
         const num = (flag: string, v?: string) => (v === undefined ? undefined : parseNumber(flag, v));
         const prune = opts.prune ? parsePrune(opts.prune, opts.importance, opts.scope) : null;
-        const inputs = [];
+        const inputs: Awaited<ReturnType<typeof readCompressInput>>[] = [];
         for (const dir of opts.policy) inputs.push(await readCompressInput(dir, opts.teacher));
-        const chatty = !opts.quiet && !opts.json;
-        const bar = chatty && isTTY() ? await progressBar() : null;
-        const teachers = [];
+        // One tick per reported step; the total grows when more steps come than expected.
+        const spec = { format: 'compress {bar} {value} steps | {duration_formatted} | {phase}: {detail}', total: 8, fields: { phase: 'start', detail: '' } };
+        const teachers: Awaited<ReturnType<typeof openTeacher>>[] = [];
         try {
           for (const f of inputs[0].teacherFiles) teachers.push(await openTeacher(f));
-          const r = await compress({
+          const r = await withBar(opts, spec, (bar) => compress({
             policy: inputs.map((i) => i.policy),
             teacher: teachers,
             envId: opts.env ?? inputs[0].envId,
@@ -93,8 +94,13 @@ export function register(program: Command): void {
             randomSeed: inputs[0].randomSeed,
             seed: parseNumber('--seed', opts.seed),
             source: opts.policy.join(','),
-            onProgress: bar ? (p) => bar.update(p) : undefined,
-          }).finally(() => bar?.stop());
+            onProgress: bar.active
+              ? (p) => {
+                  if (p.rows + 1 > bar.getTotal()) bar.setTotal(p.rows + 4);
+                  bar.update(p.rows, { phase: p.phase, detail: p.detail.slice(0, 80) });
+                }
+              : undefined,
+          }));
           const files = await writeCompressArtifacts(opts.out, r);
           if (opts.json) return printJson(r.report);
           if (opts.quiet) return;
@@ -110,16 +116,3 @@ export function register(program: Command): void {
     );
 }
 
-/** cli-progress bar (TTY only): one tick per reported step. */
-async function progressBar() {
-  const { SingleBar, Presets } = (await import('cli-progress')).default;
-  const bar = new SingleBar({ format: 'compress |{bar}| {value} steps | {phase}: {detail}', hideCursor: true }, Presets.shades_classic);
-  bar.start(8, 0, { phase: 'start', detail: '' });
-  return {
-    update(p: { phase: string; detail: string; rows: number }) {
-      if (p.rows + 1 > bar.getTotal()) bar.setTotal(p.rows + 4);
-      bar.update(p.rows, { phase: p.phase, detail: p.detail.slice(0, 80) });
-    },
-    stop: () => bar.stop(),
-  };
-}

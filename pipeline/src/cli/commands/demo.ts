@@ -4,7 +4,7 @@ import { action, printJson, bold } from '../shared.js';
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('Run the main job (for now: list the environments and roll out a random policy in each).')
+    .description('Roll out a seeded random policy in every environment and print the returns (the placeholder main job before `edgedistill run`).')
     .option('--episodes <n>', 'episodes per environment', '10')
     .option('--seed <n>', 'seed of the first episode', '0')
     .option('--json', 'print JSON for scripts')

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
-import { action, printJson, bold, isTTY, parseIntList, parseNumber } from '../shared.js';
+import { withBar } from '../progress.js';
+import { action, printJson, bold, parseIntList, parseNumber } from '../shared.js';
 
 interface DistillFlags {
   teacher: string[];
@@ -39,9 +40,9 @@ export function register(program: Command): void {
         if (loss !== undefined && !['kl', 'nll', 'mse'].includes(loss)) {
           throw new EdgeDistillError('BAD_ARGUMENT', `unknown loss "${opts.loss}"`, { field: '--loss', suggestion: 'one of kl, nll, mse' });
         }
-        const chatty = !opts.quiet && !opts.json;
-        const bar = chatty && isTTY() ? await progressBar() : null;
-        const { student, report } = await distill({
+        // The bar climbs with the held-out agreement (or falls with the action error).
+        const spec = { format: 'distill {bar} {metric} | round {round} beta {beta} | {samples} samples | {duration_formatted}', total: 100, fields: { metric: '-', round: 0, beta: 1, samples: 0 } };
+        const { student, report } = await withBar(opts, spec, (bar) => distill({
           teacher: opts.teacher.length === 1 ? opts.teacher[0] : opts.teacher,
           envId: opts.env ?? null,
           observations: opts.observations ?? null,
@@ -50,8 +51,16 @@ export function register(program: Command): void {
           tau: opts.tau === undefined ? undefined : parseNumber('--tau', opts.tau),
           loss,
           maxSamples: opts.maxSamples === undefined ? undefined : parseNumber('--max-samples', opts.maxSamples),
-          onProgress: bar ? (p) => bar.update(p) : undefined,
-        }).finally(() => bar?.stop());
+          onProgress: bar.active
+            ? (p) =>
+                bar.update(Math.min(100, p.agreement !== null ? p.agreement * 100 : Math.max(0, 100 - (p.actionError ?? 1) * 100)), {
+                  metric: p.agreement !== null ? `agreement ${(p.agreement * 100).toFixed(2)}%` : `action error ${p.actionError?.toFixed(4)}`,
+                  round: p.round,
+                  beta: p.beta.toFixed(3),
+                  samples: p.samples,
+                })
+            : undefined,
+        }));
         const files = await writeDistillArtifacts(opts.out, student, report);
         if (opts.json) return printJson(report);
         if (opts.quiet) return;
@@ -63,17 +72,3 @@ export function register(program: Command): void {
     );
 }
 
-/** cli-progress bar (TTY only) showing the held-out agreement (or action error) as it climbs. */
-async function progressBar() {
-  const { SingleBar, Presets } = (await import('cli-progress')).default;
-  const bar = new SingleBar({ format: 'distill |{bar}| {metric} | round {round} beta {beta} | {samples} samples | {seconds}s', hideCursor: true }, Presets.shades_classic);
-  bar.start(100, 0, { metric: '-', round: 0, beta: 1, samples: 0, seconds: 0 });
-  return {
-    update(p: { agreement: number | null; actionError: number | null; round: number; beta: number; samples: number; seconds: number }) {
-      const v = p.agreement !== null ? p.agreement * 100 : Math.max(0, 100 - (p.actionError ?? 1) * 100);
-      const metric = p.agreement !== null ? `agreement ${(p.agreement * 100).toFixed(2)}%` : `action error ${p.actionError?.toFixed(4)}`;
-      bar.update(Math.min(100, v), { metric, round: p.round, beta: p.beta.toFixed(3), samples: p.samples, seconds: p.seconds.toFixed(1) });
-    },
-    stop: () => bar.stop(),
-  };
-}

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { action, bold, isTTY, parseNumber, printJson } from '../shared.js';
+import { withBar } from '../progress.js';
+import { action, bold, parseNumber, printJson } from '../shared.js';
 import { parseTeacherOutput } from './inspect.js';
 
 interface EvalFlags {
@@ -22,37 +23,28 @@ export function register(program: Command): void {
     .option('--seed <n>', 'reset seed of the first episode', '0')
     .option('--teacher-output <kind>', 'what an ONNX output means when its name does not say: logits | q_values | action')
     .option('--json', 'print JSON for scripts')
-    .option('--quiet', 'print nothing but errors and the result')
+    .option('--quiet', 'print only the mean return')
     .addHelpText('after', '\nExample:\n  $ edgedistill eval --policy out/student.onnx --env CartPole-v1 --episodes 100 --seed 0 --json')
     .action(
       action(async (opts: EvalFlags) => {
         const { evaluatePolicyFile } = await import('../../eval/evaluate.js');
         const episodes = parseNumber('--episodes', opts.episodes);
-        const showBar = !opts.json && !opts.quiet && isTTY();
-        let bar: import('cli-progress').SingleBar | null = null;
-        if (showBar) {
-          const { SingleBar, Presets } = await import('cli-progress');
-          bar = new SingleBar({ format: 'eval [{bar}] {value}/{total} episodes', clearOnComplete: true }, Presets.shades_classic);
-          bar.start(episodes, 0);
-        }
-        try {
-          const r = await evaluatePolicyFile(opts.policy, {
+        const r = await withBar(opts, { format: 'eval {bar} {value}/{total} episodes | {duration_formatted}', total: episodes }, (bar) =>
+          evaluatePolicyFile(opts.policy, {
             env: opts.env,
             episodes,
             seed: parseNumber('--seed', opts.seed),
             teacherOutput: parseTeacherOutput(opts.teacherOutput),
-            onProgress: bar ? (done) => bar!.update(done) : undefined,
-          });
-          bar?.stop();
-          if (opts.json) return printJson(r);
-          const R = r.return;
-          console.log(
-            `${bold(r.env)} ${r.policy.file}: return over ${r.episodes} episodes (seeds ${r.seed}..${r.seed + r.episodes - 1}) ` +
-              `mean ${R.mean.toFixed(2)} (std ${R.std.toFixed(2)}, min ${R.min.toFixed(2)}, max ${R.max.toFixed(2)}), ${r.steps} steps`,
-          );
-        } finally {
-          bar?.stop();
-        }
+            onProgress: bar.active ? (done) => bar.update(done) : undefined,
+          }),
+        );
+        if (opts.json) return printJson(r);
+        const R = r.return;
+        if (opts.quiet) return console.log(R.mean.toFixed(2));
+        console.log(
+          `${bold(r.env)} ${r.policy.file}: return over ${r.episodes} episodes (seeds ${r.seed}..${r.seed + r.episodes - 1}) ` +
+            `mean ${R.mean.toFixed(2)} (std ${R.std.toFixed(2)}, min ${R.min.toFixed(2)}, max ${R.max.toFixed(2)}), ${r.steps} steps`,
+        );
       }),
     );
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
-import { action, bold, dim, green, isTTY, parseNumber, printJson, red } from '../shared.js';
+import { withBar } from '../progress.js';
+import { action, bold, dim, green, parseNumber, printJson, red } from '../shared.js';
 import { EXIT } from '../exit-codes.js';
 
 interface ExportFlags {
@@ -34,9 +35,12 @@ export function register(program: Command): void {
     .action(
       action(async (opts: ExportFlags) => {
         const { exportPolicy, ExportParityError } = await import('../../export/index.js');
-        const chatty = !opts.quiet && !opts.json && isTTY();
+        // Steps: the golden set, the int8 calibration, then one per format.
+        const steps = opts.format.split(',').filter(Boolean).length + 2;
         try {
-          const manifest = await exportPolicy({
+          const manifest = await withBar(opts, { format: 'export {bar} {value}/{total} | {duration_formatted} | {step}', total: steps, fields: { step: '' } }, (bar) => {
+            let done = 0;
+            return exportPolicy({
             policyDir: opts.policy,
             formats: [opts.format],
             outDir: opts.out,
@@ -45,10 +49,11 @@ export function register(program: Command): void {
             golden: opts.golden,
             seed: parseNumber('--seed', opts.seed),
             tolerances: opts.minAgreement === undefined ? undefined : { minAgreement: parseShare(opts.minAgreement) },
-            onProgress: chatty ? (t) => process.stderr.write(`${dim(`  ${t}`)}\n`) : undefined,
+            onProgress: bar.active ? (t) => bar.update(done++, { step: t }) : undefined,
+            });
           });
           if (opts.json) return printJson(manifest);
-          if (!opts.quiet) printTable(manifest, opts.out);
+          if (!opts.quiet) printArtifactsTable(manifest, opts.out);
         } catch (e) {
           if (!(e instanceof ExportParityError)) throw e;
           if (opts.json) {
@@ -57,7 +62,7 @@ export function register(program: Command): void {
             process.stderr.write(`${red(e.format())}\n`);
             return EXIT.checkFailed;
           }
-          if (!opts.quiet) printTable(e.manifest, opts.out);
+          if (!opts.quiet) printArtifactsTable(e.manifest, opts.out);
           throw e;
         }
       }),
@@ -75,7 +80,8 @@ type Manifest = Awaited<ReturnType<typeof import('../../export/index.js').export
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
 const sci = (v: number | null) => (v === null ? '-' : v === 0 ? '0' : v.toExponential(1));
 
-function printTable(m: Manifest, out: string): void {
+/** The parity table of artifacts.json (also printed by `edgedistill run` when the gate fails). */
+export function printArtifactsTable(m: Manifest, out: string): void {
   const rows = [
     ['format', 'file', 'bytes', 'runtime', 'max|err| IR', 'vs ref', 'agree IR', 'agree teacher', 'status'],
     ...m.artifacts.map((a) => [

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { EXIT } from '../exit-codes.js';
-import { action, isTTY, parseNumber, printJson } from '../shared.js';
+import { createLines } from '../progress.js';
+import { action, parseNumber, printJson } from '../shared.js';
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
@@ -51,10 +52,10 @@ export function register(program: Command): void {
     .action(
       action(async (bundle: string, opts: FlashFlags) => {
         const { flashFleet, formatFlashTable, parseTargets } = await import('../../flash/index.js');
-        const { createFleetProgress } = await import('../../flash/progress.js');
         const upload = opts.upload === 'rsync' || opts.upload === 'scp' ? opts.upload : 'auto';
         const targets = parseTargets(opts.target ?? []);
-        const bar = !opts.json && !opts.quiet && isTTY() && process.stderr.isTTY ? createFleetProgress(targets.map((t) => t.label)) : null;
+        // One line per device, a bar over the flash phases.
+        const bar = await createLines(opts, targets.map((t) => t.label), ['connect', 'lock', 'upload', 'verify', 'check', 'done']);
         let out;
         try {
           out = await flashFleet(bundle, opts.target ?? [], {
@@ -70,10 +71,10 @@ export function register(program: Command): void {
             bwlimitKiB: opts.bwlimit !== undefined ? parseNumber('--bwlimit', opts.bwlimit) : undefined,
             outDir: opts.out,
             checkArgs: opts.checkArgs?.split(/\s+/).filter(Boolean),
-            onProgress: bar ? (t, phase, detail) => bar.update(t.label, phase, detail) : undefined,
+            onProgress: (t, phase, detail) => bar.update(t.label, phase, detail),
           });
         } finally {
-          bar?.stop();
+          bar.stop();
         }
         const { results } = out;
         const strip = results.map((r) => ({ ...r, check: { ...r.check, report: undefined } }));

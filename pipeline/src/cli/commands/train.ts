@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
+import { progressEnabled } from '../progress.js';
 import { action, printJson, bold, isTTY, parseIntList, parseNumber } from '../shared.js';
 
 interface TrainFlags {
@@ -59,7 +60,8 @@ export function register(program: Command): void {
           backend,
           evalEvery: parseNumber('--eval-every', opts.evalEvery),
           selectEpisodes: parseNumber('--select-episodes', opts.selectEpisodes),
-          progress: chatty && isTTY(),
+          // The bar is drawn by the trainer (pipeline/src/train/run.ts); the same rule decides whether.
+          progress: progressEnabled(opts),
           log: chatty && !isTTY() ? (l) => process.stderr.write(`${l}\n`) : null,
         });
         if (opts.json) return printJson({ ...res.card, files: res.files });
