@@ -180,6 +180,7 @@ export function renderMarkdown(r: Obj): string {
   const m = r.machine ?? {};
   L.push('# edgedistill benchmarks', '');
   L.push(`Measured ${r.date} by \`npm run bench${r.quick ? ' -- --quick' : ''}${r.only ? ` -- --only ${r.only.join(',')}` : ''}\` (${f(r.seconds, 0)} s).`, '');
+  for (const u of (r.updated ?? []) as Obj[]) L.push(`Sections ${u.sections.join(', ')} measured again ${u.date}${u.quick ? ' (quick)' : ''} (\`--from ... --only ${u.sections.join(',')}\`).`, '');
   L.push('## Machine', '');
   L.push('| fact | value |', '| --- | --- |');
   L.push(`| CPU | ${m.cpu} (${m.cores} cores) |`, `| memory | ${m.memoryGiB} GiB |`, `| OS | ${m.os ?? '-'} (${m.kernel ?? '-'}), ${m.platform} |`);
@@ -192,6 +193,9 @@ export function renderMarkdown(r: Obj): string {
   } else L.push(`| PyTorch | ${skipText(pf) ?? 'not run'} |`);
   L.push(`| load average at start | ${(m.loadAverage?.start ?? []).join(', ')} (1, 5, 15 min) |`);
   L.push(`| load average at end | ${(m.loadAverage?.end ?? []).join(', ')} |`);
+  for (const [name, x] of Object.entries((r.sectionRuns ?? {}) as Record<string, Obj>)) {
+    L.push(`| section ${name} | ${x.date}${x.quick ? ' (quick)' : ''}, ${f(x.seconds, 1)} s, load average ${(x.loadAverage?.start ?? []).join(', ')} -> ${(x.loadAverage?.end ?? []).join(', ')} |`);
+  }
   L.push('');
   const cores = num(m.cores) ?? 1;
   const maxLoad = Math.max(...((m.loadAverage?.start ?? [0]) as number[]), ...((m.loadAverage?.end ?? [0]) as number[]));
@@ -300,7 +304,16 @@ export function renderMarkdown(r: Obj): string {
 
   if (s.start !== undefined) L.push('## npm start', '');
   if (skipText(s.start)) L.push(`Skipped: ${skipText(s.start)}`, '');
-  else if (s.start) L.push(`${s.start.label}: **${f(s.start.wallSeconds)} s** wall end to end, exit ${s.start.exitCode}${s.start.timedOut ? ' (timed out)' : ''}.`, '');
+  else if (s.start) {
+    const sum = s.start.summary?.summary;
+    const failed = sum && sum.ok === false ? ` (the run stopped at stage ${sum.failedStage}: ${sum.failure})` : '';
+    L.push(`${s.start.label}, run as \`${s.start.command}\`: **${f(s.start.wallSeconds)} s** wall end to end, exit ${s.start.exitCode}${s.start.timedOut ? ' (timed out)' : ''}${failed}.`, '');
+    if (Array.isArray(sum?.stages)) {
+      L.push('| stage | status | seconds | detail |', '| --- | --- | --- | --- |');
+      for (const st of sum.stages as Obj[]) L.push(`| ${st.name} | ${st.status} | ${f(st.seconds)} | ${String(st.detail ?? '').replace(/\|/g, '/')} |`);
+      L.push('');
+    }
+  }
 
   if (s.fleet !== undefined) L.push('## Fleet (flash + on-device check on emulated aarch64 devices)', '');
   if (skipText(s.fleet)) L.push(`Skipped: ${skipText(s.fleet)}`, '');

@@ -34,7 +34,8 @@ Sections: ${SECTIONS.join(', ')} (default: all; fleet runs only with EDGEDISTILL
   --keep    keep the scratch directory (exports, bundles, data for the PyTorch peer)
   --json    print results.json instead of the markdown table
   --quiet   no progress on stderr
-  --from F  measure nothing: recompute targets, pairs and notes of results.json F and write both files again
+  --from F  start from results.json F: alone, measure nothing and write both files again from it
+            (targets, pairs, notes recomputed); with --only, measure those sections again and keep the rest
 Env: EDGEDISTILL_PYTHON (python3 with PyTorch; default /usr/bin/python3), EDGEDISTILL_BENCH_FLEET=1.
 
 Example:
@@ -67,13 +68,15 @@ async function main(): Promise<number> {
   const sections = (only ?? [...SECTIONS]) as Section[];
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench'));
   mkdirSync(outDir, { recursive: true });
+  let prev: Record<string, any> | null = null;
   if (values.from) {
-    const prev = JSON.parse(readFileSync(resolve(values.from), 'utf8')) as Record<string, any>;
+    prev = JSON.parse(readFileSync(resolve(values.from), 'utf8')) as Record<string, any>;
     if (prev.format !== 'edgedistill-bench') {
       process.stderr.write(`${values.from}: not a results.json of npm run bench (format ${String(prev.format)})\n`);
       return 2;
     }
-    return write(prev, outDir, null, values.json === true);
+    // --from alone: re-render; with --only: measure those sections again, keep the others.
+    if (!only) return write(prev, outDir, null, values.json === true);
   }
   const workDir = mkdtempSync(join(tmpdir(), 'edgedistill-bench-'));
   // Progress on stderr: off with --quiet, and when stderr is not a terminal (unless EDGEDISTILL_BENCH_VERBOSE=1).
@@ -89,7 +92,7 @@ async function main(): Promise<number> {
   };
   const t0 = performance.now();
   const loadStart = load();
-  const results: Record<string, any> = {
+  const fresh: Record<string, any> = {
     format: 'edgedistill-bench',
     version: 1,
     date: new Date().toISOString(),
@@ -97,7 +100,9 @@ async function main(): Promise<number> {
     only,
     machine: { ...machineFacts(), loadAverage: { start: loadStart, end: null } },
     sections: {} as Record<string, unknown>,
+    sectionRuns: {} as Record<string, unknown>,
   };
+  const results: Record<string, any> = prev ? { ...prev, sectionRuns: { ...(prev.sectionRuns ?? {}) }, sections: { ...prev.sections } } : fresh;
   const run: Record<Section, () => Promise<unknown>> = {
     envs: async () => {
       const seconds = ctx.quick ? 0.1 : 1;
@@ -114,15 +119,23 @@ async function main(): Promise<number> {
     for (const s of sections) {
       ctx.log(`[${s}]`);
       const st = performance.now();
+      const runInfo: Record<string, unknown> = { date: new Date().toISOString(), quick: ctx.quick, loadAverage: { start: load(), end: null } };
       const r = await guard(s, run[s], ctx.log);
       results.sections[s] = r;
+      runInfo.seconds = (performance.now() - st) / 1000;
+      (runInfo.loadAverage as { end: number[] | null }).end = load();
+      results.sectionRuns[s] = runInfo;
       ctx.log(`[${s}] ${((performance.now() - st) / 1000).toFixed(1)} s`);
     }
   } finally {
     if (!values.keep) rmSync(workDir, { recursive: true, force: true });
   }
-  results.machine.loadAverage.end = load();
-  results.seconds = (performance.now() - t0) / 1000;
+  if (prev) {
+    results.updated = [...(prev.updated ?? []), { date: fresh.date, sections, quick: ctx.quick, seconds: (performance.now() - t0) / 1000 }];
+  } else {
+    results.machine.loadAverage.end = load();
+    results.seconds = (performance.now() - t0) / 1000;
+  }
   return write(results, outDir, values.keep ? workDir : null, values.json === true);
 }
 

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makeEnv } from '@edgedistill/runtime/envs';
 import { compress, createContext, heldOutMetrics, sparsityOf } from '../../pipeline/src/compress/index.js';
 import { teacherFromPolicy } from '../../pipeline/src/distill/index.js';
-import { forward, paramCount } from '../../pipeline/src/ir/forward.js';
+import { forward } from '../../pipeline/src/ir/forward.js';
 import { readPolicyFile, writePolicyFile } from '../../pipeline/src/ir/serialize.js';
 import { writeOnnx } from '../../pipeline/src/onnx/write.js';
 import { forwardInt8 } from '../../pipeline/src/quant/forward-int8.js';
@@ -84,6 +84,21 @@ describe('compress (library)', () => {
     expect(sparsityOf(r.model).sparsity).toBeCloseTo(sp.details.sparsity as number, 10);
     expect(r.report.result.agreement).toBeGreaterThanOrEqual(0.99);
     expect(r.report.result.targetsMet).toBe(true);
+  });
+
+  it('fuses several students into one model first (averaged outputs), and reports the fusion', async () => {
+    const teacher = teacherFromPolicy(cartPoleTeacher(), 'hand-made');
+    const a = redundantCartPoleStudent(10, 4, 1);
+    const b = redundantCartPoleStudent(10, 6, 2);
+    const r = await compress({ policy: [a, b], teacher, ...fast });
+    const row = r.report.steps[0];
+    expect(row.step).toBe('fusion');
+    expect(row.hidden).toEqual([10, 10]);
+    expect(row.agreement).toBe(1);
+    expect(r.model.card.members).toBe(2);
+    const obs = Float32Array.of(0.01, 0.1, -0.02, 0.3);
+    const mean = forward(a, obs, 1).map((v, i) => (v + forward(b, obs, 1)[i]) / 2);
+    expect(Array.from(forward(r.model, obs, 1)).map((v) => +v.toFixed(5))).toEqual(Array.from(mean).map((v) => +v.toFixed(5)));
   });
 });
 

@@ -21,6 +21,7 @@ import { readTrajectoryFile } from '../../pipeline/src/envs/verify.js';
 import { readProfileFile } from '../../pipeline/src/devices/index.js';
 import { readBundleArchive } from '../../pipeline/src/bundle/index.js';
 import { readSafeTarGz } from '../../pipeline/src/util/safe-tar.js';
+import { loadRunConfig } from '../../pipeline/src/run/config.js';
 import { generateCorpus, makeZipBomb, type CliCheck, type CorpusEntry, type CorpusIndex, type LoaderCheck } from '../fixtures/bad/make-bad.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -116,6 +117,9 @@ async function runLoader(e: CorpusEntry, l: LoaderCheck): Promise<{ error: unkno
         readSafeTarGz(readFileSync(path), path);
         return { error: null, text: '' };
       }
+      case 'loadRunConfig':
+        loadRunConfig(entryPath(e), { out: join(tmp, 'run-out') });
+        return { error: null, text: '' };
       case 'runtime.verifyBundle': {
         const b = readBundleManifest(join(DIR, l.model!));
         verifyBundleFiles(b);
@@ -183,7 +187,7 @@ async function runCli(e: CorpusEntry, c: CliCheck, n: number): Promise<CliRun> {
   for (const name of c.mustNotEscape ?? []) if (name.startsWith('/')) rmSync(name, { recursive: true, force: true });
   const bin = c.bin === 'edgedistill' ? 'pipeline/bin/edgedistill.js' : 'runtime/bin/edgedistill-device.js';
   const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    execFile(process.execPath, [join(ROOT, bin), ...argv], { cwd: root, timeout: 180_000, maxBuffer: 16 << 20, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(ROOT, bin), ...argv], { cwd: root, timeout: c.timeoutMs ?? 180_000, maxBuffer: 16 << 20, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
       done({ code, stdout, stderr });
     });

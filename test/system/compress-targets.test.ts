@@ -2,6 +2,11 @@
  * Compression targets on the shipped teachers (slow: each teacher is distilled first).
  * - Every shipped teacher: distill (defaults) + int8 keeps returnRetention >= 0.99, and agreement
  *   >= 0.99 on discrete actions, both computed with forwardInt8 (integer semantics).
+ *   Known failure (measured, linux x64, 2 cores): CartPole-v1's int8 agreement stays at 0.90-0.94
+ *   (retention 1.0). The shipped PPO teacher balances on its decision boundary, so many visited
+ *   states are within one int8 input step of it: even the best possible function of the int8 input
+ *   (the majority teacher action per input grid cell, fitted on the held-out states themselves)
+ *   agrees on only 0.964 (min-max input range) to 0.988 (per-dimension p99 ranges) of them.
  * - CartPole-v1 and Acrobot-v1: --auto-shrink with int8 reaches <= 2% of the teacher's parameters
  *   with returnRetention >= 0.99 (the target the search is judged on here is retention: int8
  *   agreement is reported, see the compress report's rows).

@@ -16,3 +16,4 @@ export { finetune, type FinetuneOptions, type FinetuneResult, type HeadInfo } fr
 export { createContext, evaluateCandidate, heldOutMetrics, candidateOutputs, type Candidate, type CompressContext, type Evaluation } from './context.js';
 export { float32Bytes, float16Bytes, codebookBytes, sparseBytes, int8Bytes, textBytes, gzipSize, type ByteCount } from './size.js';
 export { makeCompressTargets, makeCompressLabeler } from './labels.js';
+export { equalizeInputs, equalizeReluUnits } from './equalize.js';

@@ -16,6 +16,7 @@ import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { forward } from '../ir/forward.js';
 import type { PolicyModel } from '../ir/types.js';
 import { Adam } from './adam.js';
+import { writeDistillCheckpoint, type DistillCheckpoint } from './checkpoint.js';
 import { evaluateReturns, randomPolicy, type BatchPolicy, type ReturnSummary } from './evaluate.js';
 import { makeLabeler, makeLabelSpec, type LossName } from './labels.js';
 import { argmaxRow } from './losses.js';
@@ -101,6 +102,10 @@ export interface DistillOptions {
   episodes?: number;
   evalSeed?: number;
   onProgress?: (p: DistillProgress) => void;
+  /** Write a checkpoint to `file` (atomically) at the start of every `every`-th round (round 0 included). */
+  checkpoint?: { file: string; every: number };
+  /** Continue from a checkpoint of a run with the same teacher(s), data and training options. */
+  resume?: DistillCheckpoint | null;
 }
 
 export interface CurvePoint {
@@ -151,6 +156,8 @@ export interface DistillReport {
   samplesToTarget: number | null;
   backend: string;
   curve: CurvePoint[];
+  /** Set when the run continued from a checkpoint: the round it started again at, and the samples trained before. */
+  resumedFrom: { round: number; samples: number } | null;
 }
 
 export interface DistillResult {
@@ -199,10 +206,11 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
 }
 
 async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promise<void> }[]): Promise<DistillResult> {
-  const t0 = now();
+  const resume = opts.resume ?? null;
+  const t0 = now() - (resume?.elapsedSeconds ?? 0);
   // Where the wall time goes: data (rollouts + teacher labels), baselines (teacher and random
   // returns), train (gradient steps), checks (held-out metrics and student returns).
-  const timing = { data: 0, baselines: 0, train: 0, checks: 0 };
+  const timing = resume ? { ...resume.timing } : { data: 0, baselines: 0, train: 0, checks: 0 };
   const timed = async <T>(key: keyof typeof timing, f: () => Promise<T> | T): Promise<T> => {
     const s = now();
     try {
@@ -266,6 +274,36 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   const online = vec !== null;
   // About 16k transitions per round, and at least one full episode per copy (up to 1000 steps).
   const stepsPerRound = opts.stepsPerRound ?? Math.max(Math.min(maxEpisodeSteps, 1000), Math.ceil(16_384 / numEnvs));
+  // What a checkpoint must share with this run for a resume to continue it (budgets may change).
+  const fingerprint: Record<string, unknown> = {
+    env: envId,
+    mode: opts.observations ? (typeof opts.observations === 'string' ? `offline:${opts.observations}` : 'offline:matrix') : 'online',
+    teachers: teachers.map((t) => t.sha256 ?? t.file ?? 'in-memory'),
+    loss: spec.loss,
+    tau: spec.loss === 'kl' && out.kind === 'discrete' ? spec.tau : null,
+    sizes: [obsDim, ...hidden, outDim],
+    activation: hiddenAct,
+    seed,
+    batch,
+    lr,
+    numEnvs,
+    stepsPerRound,
+    trainStepsPerRound,
+    checkEvery,
+    betaDecay,
+    emaDecay: opts.emaDecay ?? 0.995,
+  };
+  if (resume) {
+    const a = JSON.stringify(resume.fingerprint);
+    const b = JSON.stringify(fingerprint);
+    if (a !== b) {
+      const diff = Object.keys(fingerprint).filter((k) => JSON.stringify(resume.fingerprint[k]) !== JSON.stringify(fingerprint[k]));
+      throw new EdgeDistillError('BAD_ARGUMENT', `the checkpoint is of another run (differs in ${diff.join(', ') || 'its options'})`, {
+        field: '--resume',
+        suggestion: 'resume with the same teacher, env, student, seed and training options, or start a new run',
+      });
+    }
+  }
 
   // 2. Data.
   const capacity = opts.bufferCapacity ?? 1_000_000;
@@ -275,7 +313,13 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   const seedBase = 10_000 + (seed % 10_000) * 100_000;
   let transitions = 0;
   const tData = now();
-  if (online) {
+  if (resume) {
+    heldOut = new DistillBuffer(Math.max(resume.heldOut.size, 1), obsDim, spec.targetDim, spec.actionDim);
+    heldOut.restore(resume.heldOut);
+    train.restore(resume.train);
+    heldOutSeed = resume.heldOutSeed;
+    transitions = resume.transitions;
+  } else if (online) {
     heldOutSeed = seedBase + 90_000;
     const steps = Math.min(maxEpisodeSteps, 1000);
     const keepEvery = Math.max(1, Math.ceil((numEnvs * steps) / heldOutStates));
@@ -332,8 +376,8 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     );
     transitions = trainRows;
   }
-  timing.data += now() - tData;
-  const norm = observationStats(train.obs, train.size, obsDim);
+  if (!resume) timing.data += now() - tData;
+  const norm = resume ? { mean: resume.norm.mean, std: resume.norm.std, clip: null } : observationStats(train.obs, train.size, obsDim);
 
   // 3. Student and optimizer.
   const sizes = [obsDim, ...hidden, outDim];
@@ -354,6 +398,19 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   const gaussian = objective.gaussian;
   const adamStd = new Adam(objective.studentLogStd.length, { lr });
   const head = () => studentHead(spec, gaussian ? objective.studentLogStd : null);
+  if (resume) {
+    // The trainer's initialization drew from rng; the checkpoint's rng state replaces that.
+    trainer.params.set(resume.params);
+    averaged.params.set(resume.averaged);
+    for (const [o, st] of [[adam, resume.adam], [adamStd, resume.adamStd]] as const) {
+      o.m.set(st.m);
+      o.v.set(st.v);
+      o.t = st.t;
+      o.lr = st.lr;
+    }
+    objective.studentLogStd.set(resume.logStd);
+    rng.setState(resume.rng);
+  }
   const xb = new Float32Array(batch * obsDim);
   const tb = new Float32Array(batch * spec.targetDim);
   const grad = new Float32Array(batch * outDim);
@@ -398,7 +455,10 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     };
   let teacherReturn: ReturnSummary | null = null;
   let randomReturn: ReturnSummary | null = null;
-  if (envId !== null && actionSpace !== null) {
+  if (resume) {
+    teacherReturn = resume.baselines.teacher as ReturnSummary | null;
+    randomReturn = resume.baselines.random as ReturnSummary | null;
+  } else if (envId !== null && actionSpace !== null) {
     const space = actionSpace;
     teacherReturn = await timed('baselines', () => evaluateReturns(envId, async (obs, n) => (await label(obs, n)).actions, episodes, evalSeed));
     randomReturn = await timed('baselines', () => evaluateReturns(envId, randomPolicy(space, seed + 1), episodes, evalSeed));
@@ -412,20 +472,21 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   // 4. Train: rounds of gradient steps with held-out checks, DAgger data between rounds.
   const agreementTarget = out.kind === 'discrete' ? (opts.target?.agreement ?? 0.99) : null;
   let actionErrorTarget =
-    out.kind === 'continuous' ? (opts.target?.actionError ?? 0.01 * meanRange(out.low, out.high)) : null;
+    resume?.actionErrorTarget ?? (out.kind === 'continuous' ? (opts.target?.actionError ?? 0.01 * meanRange(out.low, out.high)) : null);
   const retentionTarget = envId !== null ? (opts.target?.retention ?? 0.99) : null;
-  const curve: CurvePoint[] = [];
-  const betas: number[] = [1];
-  let steps = 0;
-  let round = 0;
+  const curve: CurvePoint[] = resume ? (resume.curve as CurvePoint[]).slice() : [];
+  const betas: number[] = resume ? resume.betas.slice() : [1];
+  let steps = resume?.steps ?? 0;
+  let round = resume?.round ?? 0;
+  const resumedFrom = resume ? { round: resume.round, samples: resume.samples } : null;
   let stopReason: DistillReport['stopReason'] | null = null;
   let studentReturn: ReturnSummary | null = null;
   let lastRetention: number | null = null;
   let secondsToTarget: number | null = null;
   let samplesToTarget: number | null = null;
   let metrics = heldOutMetrics();
-  let bestLoss = Infinity;
-  let sinceBest = 0;
+  let bestLoss = resume?.bestLoss ?? Infinity;
+  let sinceBest = resume?.sinceBest ?? 0;
   const cardBase = () => ({
     source: 'distill',
     env: envId,
@@ -441,7 +502,40 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   });
   const buildStudent = () => studentModel(averaged, norm, head(), taskId, cardBase());
 
+  const saveCheckpoint = async (): Promise<void> => {
+    const c = opts.checkpoint as { file: string; every: number };
+    const adamState = (o: Adam) => ({ m: o.m, v: o.v, t: o.t, lr: o.lr });
+    await writeDistillCheckpoint(c.file, {
+      fingerprint,
+      round,
+      steps,
+      samples: steps * batch,
+      elapsedSeconds: now() - t0,
+      rng: rng.getState(),
+      params: trainer.params,
+      averaged: averaged.params,
+      adam: adamState(adam),
+      adamStd: adamState(adamStd),
+      logStd: objective.studentLogStd,
+      norm: { mean: norm.mean, std: norm.std },
+      train: train.state(),
+      heldOut: heldOut.state(),
+      heldOutSeed,
+      transitions,
+      betas,
+      bestLoss: Number.isFinite(bestLoss) ? bestLoss : null,
+      sinceBest,
+      actionErrorTarget,
+      timing,
+      baselines: { teacher: teacherReturn, random: randomReturn },
+      curve,
+    });
+  };
+  const every = opts.checkpoint ? Math.max(1, Math.floor(opts.checkpoint.every)) : 0;
+
   while (stopReason === null) {
+    // At a round's start (its data collected, no step of it taken): the state is small and complete.
+    if (every > 0 && round % every === 0 && round !== resumedFrom?.round) await saveCheckpoint();
     let retentionChecked = false;
     for (let k = 0; k < trainStepsPerRound && stopReason === null; k += checkEvery) {
       const tTrain = now();
@@ -562,6 +656,7 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     samplesToTarget,
     backend: BACKEND,
     curve,
+    resumedFrom,
   };
   const card = {
     ...student.card,

@@ -1,6 +1,7 @@
 /** Public entry of distillation: teacher(s) -> small student (IR), with a report. */
 export { distill, BACKEND, type DistillOptions, type DistillResult, type DistillReport, type DistillProgress, type CurvePoint } from './distill.js';
 export { writeDistillArtifacts, type DistillArtifacts } from './artifacts.js';
+export { readDistillCheckpoint, writeDistillCheckpoint, CHECKPOINT_FILE, type DistillCheckpoint } from './checkpoint.js';
 export {
   distillMultiTask,
   taskPolicy,

@@ -25,6 +25,33 @@ export class DistillBuffer {
     this.actions = new Float32Array(capacity * actionDim);
   }
 
+  /** The stored rows and ring position (for checkpoints): rows [0, size) of each array. */
+  state(): { size: number; added: number; head: number; obs: Float32Array; targets: Float32Array; actions: Float32Array } {
+    const { size, obsDim, targetDim, actionDim } = this;
+    return {
+      size,
+      added: this.added,
+      head: this.head,
+      obs: this.obs.subarray(0, size * obsDim),
+      targets: this.targets.subarray(0, size * targetDim),
+      actions: this.actions.subarray(0, size * actionDim),
+    };
+  }
+
+  /** Puts back what state() returned (the buffer must have the same shape and enough capacity). */
+  restore(s: { size: number; added: number; head: number; obs: Float32Array; targets: Float32Array; actions: Float32Array }): void {
+    const { obsDim, targetDim, actionDim, capacity } = this;
+    if (s.size > capacity || s.head >= Math.max(capacity, 1) || s.obs.length !== s.size * obsDim || s.targets.length !== s.size * targetDim || s.actions.length !== s.size * actionDim) {
+      throw new RangeError(`DistillBuffer.restore: ${s.size} rows do not fit a buffer of ${capacity} x (${obsDim}, ${targetDim}, ${actionDim})`);
+    }
+    this.obs.set(s.obs);
+    this.targets.set(s.targets);
+    this.actions.set(s.actions);
+    this.size = s.size;
+    this.added = s.added;
+    this.head = s.head;
+  }
+
   /** Appends `n` rows. */
   add(obs: Float32Array, targets: Float32Array, actions: Float32Array, n: number): void {
     const { obsDim, targetDim, actionDim } = this;

@@ -24,6 +24,16 @@ export class Rng {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
+  /** The generator's state (for checkpoints); setState(getState()) continues the same stream. */
+  getState(): [number, number, number, number] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+
+  setState(s: readonly number[]): void {
+    if (s.length !== 4 || s.some((x) => !Number.isInteger(x))) throw new RangeError(`Rng.setState: need 4 integers, got ${JSON.stringify(s)}`);
+    [this.s0, this.s1, this.s2, this.s3] = s.map((x) => x | 0);
+  }
+
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

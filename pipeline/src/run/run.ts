@@ -211,7 +211,7 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
         const res = r.report.result;
         const kept = r.report.steps.filter((s) => s.kept && s.step !== 'student').map((s) => s.label);
         const held = res.agreement !== null ? `agreement ${pct(res.agreement, 2)}` : `action error ${res.actionError?.toFixed(4)}`;
-        return `${kept.join(', ') || 'nothing'}: ${res.hidden.join('x')} ${res.semantics}, ${res.params} params (${pct(res.paramRatio, 2)} of the teacher); ${held} with the teacher, retention ${pct(res.returnRetention)}${res.targetsMet ? '' : ' (compress targets missed)'}`;
+        return `${kept.join(', ') || 'no compression step'}: ${res.hidden.join('x')} ${res.semantics}, ${res.params} params (${pct(res.paramRatio, 2)} of the teacher); ${held} with the teacher, retention ${pct(res.returnRetention)}${res.targetsMet ? '' : ' (compress targets missed)'}`;
       })) &&
       (await stage('export', STAGE_DIRS.export, async () => {
         const x = config.export;

@@ -1,7 +1,7 @@
 /**
  * One fuzzing run of one target, in its own process (started by fuzz.test.ts):
  *
- *   node --import tsx test/reliability/fuzz/worker.ts TARGET SEED BUDGET_MS WORKDIR ARTIFACTS_DIR
+ *   node --import tsx test/reliability/fuzz/worker.ts TARGET SEED BUDGET_MS WORKDIR ARTIFACTS_DIR [MAX_CASES]
  *
  * Before each case the input is written to WORKDIR/current.bin ([u32 length][bytes]) and
  * WORKDIR/current.json (synchronous writes, so they survive a crash): if this process dies or hangs, the parent saves them. An error
@@ -42,7 +42,8 @@ export interface FuzzResult {
 }
 
 async function main(): Promise<void> {
-  const [name, seedArg, budgetArg, workdir, artifacts] = process.argv.slice(2);
+  const [name, seedArg, budgetArg, workdir, artifacts, maxArg] = process.argv.slice(2);
+  const maxCases = maxArg ? Number(maxArg) : 10_000_000;
   const target = TARGETS.find((t) => t.name === name);
   if (!target) throw new Error(`unknown fuzz target ${name}`);
   const seed = Number(seedArg);
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
     }
   });
 
-  const run = await fc.check(property, { seed, numRuns: 10_000_000, plugins: [fc.interruptAfterTimeLimit(budgetMs)] });
+  const run = await fc.check(property, { seed, numRuns: maxCases, plugins: [fc.interruptAfterTimeLimit(budgetMs)] });
   if (run.failed && run.counterexample) {
     // The shrunk counterexample (a mutation recipe), the error it raised and how to replay it.
     const m = run.counterexample[0] as Mutation;

@@ -13,6 +13,8 @@ interface DistillFlags {
   loss?: string;
   observations?: string;
   maxSamples?: string;
+  checkpointEvery?: string;
+  resume?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -30,12 +32,19 @@ export function register(program: Command): void {
     .option('--loss <name>', 'kl | nll | mse (default kl; nll for action-only teachers; mse for continuous)')
     .option('--observations <file>', 'offline: distill on recorded states (.jsonl, .csv or .npy) instead of rollouts')
     .option('--max-samples <n>', 'training budget in samples (gradient steps x batch)')
+    .option('--checkpoint-every <rounds>', 'write OUT/checkpoint.json (atomically) at the start of every N-th DAgger round')
+    .option('--resume', 'continue the run OUT/checkpoint.json was written by (same teacher, env, student and seed)')
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'print nothing but errors and the result')
-    .addHelpText('after', '\nExample:\n  $ edgedistill distill --teacher models/cartpole-v1/teacher.onnx --env CartPole-v1 --student 32,32 --out runs/cp-student --json')
+    .addHelpText('after', '\nExample:\n  $ edgedistill distill --teacher models/cartpole-v1/teacher.onnx --env CartPole-v1 --student 32,32 --out runs/cp-student --json\n  $ edgedistill distill --teacher models/cartpole-v1/teacher.onnx --env CartPole-v1 --out runs/cp-student --checkpoint-every 1 --resume')
     .action(
       action(async (opts: DistillFlags) => {
-        const { distill, writeDistillArtifacts } = await import('../../distill/index.js');
+        const { distill, writeDistillArtifacts, readDistillCheckpoint, CHECKPOINT_FILE } = await import('../../distill/index.js');
+        const { join } = await import('node:path');
+        const checkpointFile = join(opts.out, CHECKPOINT_FILE);
+        const every = opts.checkpointEvery === undefined ? undefined : parseNumber('--checkpoint-every', opts.checkpointEvery);
+        if (every !== undefined && !(Number.isInteger(every) && every >= 1)) throw new EdgeDistillError('BAD_ARGUMENT', `--checkpoint-every takes a whole number of rounds >= 1, got ${opts.checkpointEvery}`, { field: '--checkpoint-every' });
+        const resume = opts.resume ? await readDistillCheckpoint(checkpointFile) : null;
         const loss = opts.loss as 'kl' | 'nll' | 'mse' | undefined;
         if (loss !== undefined && !['kl', 'nll', 'mse'].includes(loss)) {
           throw new EdgeDistillError('BAD_ARGUMENT', `unknown loss "${opts.loss}"`, { field: '--loss', suggestion: 'one of kl, nll, mse' });
@@ -51,6 +60,8 @@ export function register(program: Command): void {
           tau: opts.tau === undefined ? undefined : parseNumber('--tau', opts.tau),
           loss,
           maxSamples: opts.maxSamples === undefined ? undefined : parseNumber('--max-samples', opts.maxSamples),
+          checkpoint: every !== undefined ? { file: checkpointFile, every } : undefined,
+          resume,
           onProgress: bar.active
             ? (p) =>
                 bar.update(Math.min(100, p.agreement !== null ? p.agreement * 100 : Math.max(0, 100 - (p.actionError ?? 1) * 100)), {
@@ -67,6 +78,7 @@ export function register(program: Command): void {
         const held = report.agreement !== null ? `agreement ${(report.agreement * 100).toFixed(2)}%` : `action error ${report.actionError?.toFixed(4)}`;
         const ret = report.returnRetention !== null ? `, return retention ${(report.returnRetention * 100).toFixed(1)}% (student ${report.student.return?.mean.toFixed(1)}, teacher ${report.teacher.return?.mean.toFixed(1)}, random ${report.random.return?.mean.toFixed(1)})` : '';
         console.log(`${bold(report.env ?? 'offline')} student ${report.student.hidden.join('x')} (${report.student.params} params): ${held}${ret}; ${report.samples} samples in ${report.wallSeconds.toFixed(1)} s on ${report.backend}; ${report.targetsMet ? 'targets met' : `stopped: ${report.stopReason}`}`);
+        if (report.resumedFrom) console.log(`  resumed from round ${report.resumedFrom.round} (${report.resumedFrom.samples} samples) of ${checkpointFile}`);
         for (const f of [files.onnx, files.policy, files.report]) console.log(`  wrote ${f}`);
       }),
     );
