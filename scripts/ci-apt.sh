@@ -4,6 +4,7 @@ set -euo pipefail
 PKGS=(python3-onnx python3-torch)
 PKGS+=(qemu-user-static binfmt-support openssh-server rsync)  # emulated ARM devices (scripts/device)
 PKGS+=(chromium)
+PKGS+=(ansible)
 # OpenBLAS for the PyTorch peer of `npm run bench` (Debian's torch calls libblas.so.3; this makes it OpenBLAS).
 PKGS+=(libopenblas0-pthread)
 missing=()

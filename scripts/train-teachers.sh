@@ -25,4 +25,4 @@ train CartPole-v1 ppo 1
 train MountainCar-v0 dqn 1
 train Pendulum-v1 sac 1
 train MountainCarContinuous-v0 sac 1 --checkpoint-every 2500
-train Acrobot-v1 ppo 1 --eval-every 20000 --select-episodes 50
+train Acrobot-v1 ppo 2 --steps 400000 --hp annealLr=true --eval-every 20000 --select-episodes 100

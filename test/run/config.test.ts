@@ -4,10 +4,11 @@
  * shipped teacher, known device profiles) too; the embedded default is configs/cartpole-v1.yaml.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeEnv, registerEnv, unregisterEnv } from '@edgedistill/runtime/envs';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { loadAllProfiles } from '../../pipeline/src/devices/index.js';
 import { DEFAULT_CONFIG, describeSchema, loadRunConfig, matchHostProfile, parseConfigText, readConfigFile, resolveConfig } from '../../pipeline/src/run/index.js';
@@ -98,10 +99,19 @@ describe('rules beyond the schema', () => {
   });
 
   it('a shipped teacher must exist for the env', () => {
-    const e = problems('env: Acrobot-v1\nteacher: shipped\n');
-    expect(e.field).toBe('teacher');
-    expect(e.message).toBe('no shipped teacher for Acrobot-v1');
-    expect(e.suggestion).toContain('CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1');
+    // An env registered here has no teacher in models/.
+    registerEnv('EdgeTest/Blank-v0', () => makeEnv('CartPole-v1'), { overwrite: true });
+    try {
+      const e = problems('env: EdgeTest/Blank-v0\nteacher: shipped\n');
+      expect(e.field).toBe('teacher');
+      expect(e.message).toBe('no shipped teacher for EdgeTest/Blank-v0');
+      // The list is what models/ holds.
+      const shipped = readdirSync(join(repo, 'models')).filter((d) => existsSync(join(repo, 'models', d, 'teacher.onnx')));
+      expect(shipped.length).toBeGreaterThanOrEqual(4);
+      for (const d of shipped) expect(e.suggestion?.toLowerCase()).toContain(d);
+    } finally {
+      unregisterEnv('EdgeTest/Blank-v0');
+    }
   });
 
   it('a teacher file is taken relative to the config and must exist', () => {
@@ -142,7 +152,7 @@ describe('defaults and the example configs', () => {
 
   it('every shipped teacher has an example config, and each one resolves', () => {
     const files = readdirSync(join(repo, 'configs')).filter((f) => f.endsWith('.yaml'));
-    const teachers = readdirSync(join(repo, 'models')).filter((d) => !d.startsWith('.'));
+    const teachers = readdirSync(join(repo, 'models')).filter((d) => existsSync(join(repo, 'models', d, 'teacher.onnx')));
     expect(files.map((f) => f.replace(/\.yaml$/, '')).sort()).toEqual(teachers.sort());
     for (const f of files) {
       const c = loadRunConfig(join(repo, 'configs', f), { host });

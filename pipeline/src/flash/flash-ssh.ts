@@ -12,7 +12,7 @@ import { judgeLock, newToken, ownerFor, ownerLines, parseOwner } from './lock.js
 import { satisfies } from './node-range.js';
 import { ACTIVATE, INSTALL, PREPARE, UNLOCK, splitCheckOutput } from './remote-scripts.js';
 import { NO_CHECK, summarizeCheck, type CheckSummary, type DeviceFacts, type FlashResult } from './result.js';
-import { parseKeyValues, remoteSpec, rsyncRsh, runProgram, runRemoteScript, sshErrorText, sshOptionArgs, type RunResult, type SshOptions } from './ssh.js';
+import { logged, parseKeyValues, remoteSpec, rsyncRsh, runRemoteScript, sshErrorText, sshOptionArgs, type RunResult, type SshOptions } from './ssh.js';
 import type { SshTarget } from './target.js';
 import { saveReport } from './save-report.js';
 
@@ -83,7 +83,7 @@ async function upload(a: BundleArchive, t: SshTarget, o: FlashOptions, remotePat
   if (method === 'rsync') {
     let last = -1;
     const limit = o.bwlimitKiB ? [`--bwlimit=${o.bwlimitKiB}`] : [];
-    r = await runProgram('rsync', ['--partial', '--chmod=F644', '--info=progress2', ...limit, '-e', rsyncRsh(t, o), a.path, remoteSpec(t, remotePath)], {
+    r = await logged(o, 'rsync', ['--partial', '--chmod=F644', '--info=progress2', ...limit, '-e', rsyncRsh(t, o), a.path, remoteSpec(t, remotePath)], {
       timeoutMs,
       onStdout: (chunk) => {
         const m = /(\d{1,3})%/g;
@@ -101,7 +101,7 @@ async function upload(a: BundleArchive, t: SshTarget, o: FlashOptions, remotePat
     const opts = sshOptionArgs(t, o).map((x, i, arr) => (x === '-p' && arr[i + 1] === String(t.port) ? '-P' : x));
     o.onProgress?.('upload', `scp ${(a.bytes / 1048576).toFixed(1)} MiB`);
     const limit = o.bwlimitKiB ? ['-l', String(Math.max(1, Math.round(o.bwlimitKiB * 8)))] : [];
-    r = await runProgram('scp', ['-q', ...limit, ...opts, a.path, remoteSpec(t, remotePath)], { timeoutMs });
+    r = await logged(o, 'scp', ['-q', ...limit, ...opts, a.path, remoteSpec(t, remotePath)], { timeoutMs });
   }
   if (r.code !== 0) throw new EdgeDistillError('DEVICE', `upload with ${method} failed: ${sshErrorText(r)}`);
   return (Date.now() - t0) / 1000;

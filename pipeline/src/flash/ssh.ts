@@ -17,6 +17,8 @@ export interface SshOptions {
   readonly knownHosts?: string;
   /** ConnectTimeout in seconds (default 30). */
   readonly connectTimeout?: number;
+  /** Called after every ssh/rsync/scp run with its command line and result (per-host logs). */
+  readonly commandLog?: (cmd: string, args: readonly string[], r: RunResult, ms: number) => void;
 }
 
 /** POSIX shell single quoting. */
@@ -116,7 +118,15 @@ export function runProgram(cmd: string, args: readonly string[], o: RunOptions =
 /** Runs a shell script on the device: `sh -c SCRIPT sh ARGS...`, every argument quoted. */
 export function runRemoteScript(t: SshTarget, o: SshOptions, script: string, args: readonly string[], r: RunOptions = {}): Promise<RunResult> {
   const command = ['sh', '-c', shQuote(script), 'sh', ...args.map(shQuote)].join(' ');
-  return runProgram('ssh', [...sshBaseArgs(t, o), command], r);
+  return logged(o, 'ssh', [...sshBaseArgs(t, o), command], r);
+}
+
+/** runProgram, reported to o.commandLog when set. */
+export async function logged(o: SshOptions, cmd: string, args: readonly string[], r: RunOptions = {}): Promise<RunResult> {
+  const t0 = Date.now();
+  const res = await runProgram(cmd, args, r);
+  o.commandLog?.(cmd, args, res, Date.now() - t0);
+  return res;
 }
 
 /** `key=value` lines as a map (the remote scripts report this way); later keys win. */

@@ -296,13 +296,24 @@ export function parseConfigText(text: string, file: string): ParsedConfig {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0]?.line;
-    const text = (x: { message: string }) => x.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    throw new EdgeDistillError('BAD_CONFIG', `not valid YAML: ${text(e)}`, {
+    const say = (x: { message: string; code?: string; pos?: [number, number] }) => {
+      // Name the repeated key ("env"), not just "Map keys must be unique".
+      const key = x.code === 'DUPLICATE_KEY' && x.pos ? /^["']?([^"':\n]+)/.exec(text.slice(x.pos[0]))?.[1]?.trim() : undefined;
+      return key ? `the key "${key}" appears twice in the same mapping` : x.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    };
+    throw new EdgeDistillError('BAD_CONFIG', `not valid YAML: ${say(e)}`, {
       file: line ? `${file}:${line}` : file,
-      details: doc.errors.slice(1).map((x) => ({ file: x.linePos?.[0] ? `${file}:${x.linePos[0].line}` : file, text: text(x) })),
+      details: doc.errors.slice(1).map((x) => ({ file: x.linePos?.[0] ? `${file}:${x.linePos[0].line}` : file, text: say(x) })),
     });
   }
-  return { value: doc.toJS({ maxAliasCount: 100 }), locate: locator(file, doc, lc) };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // e.g. an alias bomb ("Excessive alias count")
+    throw new EdgeDistillError('BAD_CONFIG', `not a usable YAML document: ${(e as Error).message}`, { file });
+  }
+  return { value, locate: locator(file, doc, lc) };
 }
 
 /** Reads a config file. */

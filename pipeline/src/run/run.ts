@@ -20,7 +20,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { makeEnv } from '@edgedistill/runtime/envs';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import type { CheckReport } from '../../../runtime/src/check/report.js';
-import { createBundle } from '../bundle/index.js';
+import { createBundle, readBundleArchive } from '../bundle/index.js';
 import { compress, writeCompressArtifacts, type CompressReport } from '../compress/index.js';
 import { distill, openTeacher, writeDistillArtifacts, type DistillReport, type TeacherLike } from '../distill/index.js';
 import { teacherParams } from '../distill/teacher.js';
@@ -254,7 +254,6 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
                   checkEpisodes: config.check.episodes,
                   onStep: (s, d) => emit('update', `${device}: ${s} ${shown(d)}`),
                 });
-                const { readBundleArchive } = await import('../bundle/index.js');
                 bundles.push({ device: r.device, file: shown(r.path), path: r.path, bytes: r.bytes, artifacts: r.artifacts.length, manifest: readBundleArchive(r.path).manifest });
               }
               return bundles.map((b) => `${b.device} ${bytesText(b.bytes)} (${b.artifacts} artifacts)`).join(', ');
@@ -289,7 +288,6 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
   // The report, also after a failure: it shows how far the run got and why it stopped.
   const stagesSoFar = () => STAGES.map((n) => records.get(n)!);
   const outputs = () => ({ env: config.env, teacher: teacherFacts, distill: distillReport, compress: compressReport, artifacts: manifest, bundles: bundles.map(({ device, file, bytes, artifacts }) => ({ device, file, bytes, artifacts })), check });
-  const failedBefore = failure !== null;
   await stage('report', null, async () => {
     const provisional = buildSummary(outputs(), [...stagesSoFar().filter((s) => s.name !== 'report'), { name: 'report', status: 'ok', seconds: null, dir: null, detail: 'this page' }], now() - t0);
     reportFiles = await writeRunReport(
@@ -305,7 +303,7 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
       },
       provisional,
     );
-    return `${shown(reportFiles.html)}${failedBefore ? ' (the run stopped early: the report shows how far it got)' : ''}`;
+    return `${shown(reportFiles.html)}${failure ? ` (the run failed at ${failure.stage}: the report shows how far it got)` : ''}`;
   });
   const summary = buildSummary(outputs(), stagesSoFar(), now() - t0);
   const runFile = join(out, RUN_JSON);

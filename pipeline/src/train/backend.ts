@@ -83,7 +83,9 @@ export async function initBackend(prefer?: BackendName): Promise<BackendInfo> {
       chosen = { name: 'cpu', description: 'cpu (pure JavaScript)', skipped };
       return chosen;
     } catch (e) {
-      skipped.push(`${name}: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+      const code = (e as { code?: string })?.code;
+      const why = code === 'ERR_MODULE_NOT_FOUND' ? 'package not installed' : String((e as Error)?.message ?? e).split('\n')[0];
+      skipped.push(`${name}: ${why}`);
     }
   }
   throw new EdgeDistillError('UNSUPPORTED', `tfjs backend ${order.join(', ')} did not load: ${skipped.join('; ')}`, {

@@ -6,8 +6,7 @@
 import type { PolicyModel } from '../ir/types.js';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { EnvPool } from './envpool.js';
-import {
-  applyGradients, clipByGlobalNorm, doubleQNext, huberLoss, linearSchedule, softUpdate, tdTarget } from './math.js';
+import { applyGradients, clipByGlobalNorm, doubleQNext, huberLoss, linearSchedule, softUpdate, tdTarget } from './math.js';
 import { type Mlp, cloneMlp, forward, makeMlp, parameterCount, predict, toDenseLayers, variables } from './nn.js';
 import { ReplayBuffer } from './replay.js';
 import { Rng } from './rng.js';

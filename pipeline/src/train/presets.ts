@@ -11,7 +11,7 @@ export const ALGOS: readonly Algo[] = ['ppo', 'dqn', 'sac'];
 
 export const PPO_PRESETS: Record<string, Partial<PpoHyper>> = {
   'CartPole-v1': {},
-  'Acrobot-v1': { totalSteps: 300_000, numEnvs: 16, numSteps: 256, gaeLambda: 0.94, gamma: 0.99, updateEpochs: 4, minibatchSize: 64, normObs: true, normReward: true, learningRate: 3e-4, annealLr: false },
+  'Acrobot-v1': { totalSteps: 400_000, numEnvs: 16, numSteps: 256, gaeLambda: 0.94, gamma: 0.99, updateEpochs: 4, minibatchSize: 64, normObs: true, normReward: true, learningRate: 3e-4 },
   'MountainCar-v0': { totalSteps: 200_000, numEnvs: 16, numSteps: 16, gaeLambda: 0.98, gamma: 0.99, updateEpochs: 4, normObs: true, normReward: true, entCoef: 0 },
   'MountainCarContinuous-v0': { totalSteps: 50_000, numEnvs: 1, numSteps: 8, gamma: 0.9999, learningRate: 7.77e-5, entCoef: 0.00429, clipCoef: 0.1, updateEpochs: 10, gaeLambda: 0.9, maxGradNorm: 5, vfCoef: 0.19, normObs: true, normReward: true, logStdInit: -3.29 },
   'Pendulum-v1': { totalSteps: 100_000, numEnvs: 4, numSteps: 1024, gaeLambda: 0.95, gamma: 0.9, updateEpochs: 10, minibatchSize: 64, learningRate: 1e-3, clipCoef: 0.2, logStdInit: -1 },

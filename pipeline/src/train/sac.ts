@@ -9,8 +9,7 @@
 import type { PolicyModel } from '../ir/types.js';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { EnvPool } from './envpool.js';
-import {
-  applyGradients, sacTarget, scaleAction, softUpdate, squashedLogProb } from './math.js';
+import { applyGradients, sacTarget, scaleAction, softUpdate, squashedLogProb } from './math.js';
 import { type Mlp, cloneMlp, forward, makeMlp, parameterCount, predict, toDenseLayers, variables } from './nn.js';
 import { ReplayBuffer } from './replay.js';
 import { Rng } from './rng.js';

@@ -1,9 +1,12 @@
 import { Option, type Command } from 'commander';
+import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { withBar } from '../progress.js';
 import { action, bold, dim, parseNumber, printJson } from '../shared.js';
 
 interface BundleFlags {
-  device: string;
+  device?: string;
+  inventory?: string;
+  limit?: string;
   policy: string;
   teacher?: string;
   out: string;
@@ -22,7 +25,9 @@ export function register(program: Command): void {
     .description(
       'Build one reproducible .tar.gz for a device: the bundled device runtime, only the backend binaries that device runs, the artifacts it can run, the golden set with desktop outputs, and manifest.json (sha256 of every file, profile, budgets, policy card).',
     )
-    .requiredOption('--device <id>', 'device profile id (devices/<id>.json, e.g. rpi4-arm64) or a profile .json')
+    .option('--device <id>', 'device profile id (devices/<id>.json, e.g. rpi4-arm64) or a profile .json')
+    .option('--inventory <file>', 'instead of --device: one bundle per distinct edgedistill_device in this Ansible inventory')
+    .option('--limit <pattern>', 'with --inventory: only these hosts or groups (comma-separated)')
     .requiredOption('--policy <dir>', 'policy/export directory: policy.json and artifacts (artifacts.json); exported on the fly when it has none')
     .option('--teacher <file>', 'the teacher the check compares against (default: the one artifacts.json names)')
     .requiredOption('--out <dir>', 'output directory for <policy>-<device>-<id>.tar.gz')
@@ -33,14 +38,33 @@ export function register(program: Command): void {
     .option('--quiet', 'print only the bundle path')
     .addHelpText(
       'after',
-      '\nExample:\n  $ edgedistill bundle --device rpi4-arm64 --policy out/cartpole --teacher models/cartpole-v1/teacher.onnx --out dist\n  $ edgedistill bundle --device rpi-zero2w-armv7 --policy out/cartpole --out dist --json',
+      '\nExample:\n  $ edgedistill bundle --device rpi4-arm64 --policy out/cartpole --teacher models/cartpole-v1/teacher.onnx --out dist\n  $ edgedistill bundle --device rpi-zero2w-armv7 --policy out/cartpole --out dist --json\n  $ edgedistill bundle --inventory hosts.ini --policy out/cartpole --out dist   # one bundle per profile in the fleet',
     )
     .action(
       action(async (opts: BundleFlags) => {
         const { createBundle, parseBudgetOverrides } = await import('../../bundle/index.js');
+        if (opts.inventory) {
+          if (opts.device) throw new EdgeDistillError('BAD_ARGUMENT', '--device and --inventory do not mix', { field: '--device' });
+          const { loadInventory, limitHosts, inventoryProfiles } = await import('../../fleet/inventory.js');
+          const hosts = limitHosts(loadInventory(opts.inventory), opts.limit);
+          const profiles = inventoryProfiles(hosts);
+          const missing = hosts.filter((h) => !h.device).map((h) => h.name);
+          if (profiles.length === 0 || missing.length) {
+            throw new EdgeDistillError('BAD_CONFIG', `no edgedistill_device for host(s) ${missing.join(', ') || '(none in the inventory)'}`, { file: opts.inventory, field: 'edgedistill_device', suggestion: 'set edgedistill_device=rpi4-arm64 in the host line or a [group:vars] section' });
+          }
+          const results = [];
+          for (const device of profiles) {
+            results.push(await createBundle({ device, policyDir: opts.policy, teacher: opts.teacher, out: opts.out, name: opts.name, checkEpisodes: opts.episodes !== undefined ? parseNumber('--episodes', opts.episodes) : undefined, budgetOverride: parseBudgetOverrides(opts.budgetOverride ?? []) }));
+          }
+          if (opts.json) return printJson({ bundles: results.map((r) => ({ ...r, hosts: hosts.filter((h) => h.device === r.device).map((h) => h.name) })) });
+          for (const r of results) console.log(opts.quiet ? r.path : `${bold(r.path)}  ${r.device} (${r.arch}), release ${r.id}, hosts: ${hosts.filter((h) => h.device === r.device).map((h) => h.name).join(', ')}`);
+          return;
+        }
+        if (!opts.device) throw new EdgeDistillError('BAD_ARGUMENT', 'give --device PROFILE or --inventory FILE', { field: '--device' });
+        const device = opts.device;
         const STEPS = ['profile', 'artifacts', 'export', 'golden', 'runtime', 'archive', 'write'];
         const r = await withBar(opts, { format: 'bundle {bar} {duration_formatted} | {step}', total: STEPS.length, fields: { step: '' } }, (bar) => createBundle({
-          device: opts.device,
+          device,
           policyDir: opts.policy,
           teacher: opts.teacher,
           out: opts.out,
