@@ -1,7 +1,7 @@
 /**
  * CLI conventions, for every command `edgedistill --help` lists (and their subcommands): --help
- * exits 0 with an example, commands that do work take --json and --quiet, and an unknown option is
- * bad input (exit 2). Command modules import their work lazily (so `edgedistill --help` stays fast).
+ * exits 0 with an example and the exit codes, commands that do work take --json and --quiet, and
+ * an unknown option is bad input (exit 2). Command modules import their work lazily (so `edgedistill --help` stays fast).
  * The command list is discovered from the help output, so a new command is checked without
  * touching this file.
  */
@@ -101,6 +101,10 @@ describe('every command', () => {
     const bad = commands.filter((c) => c.help.code !== 0 || !/^Examples?:\s*\n\s+\$ edgedistill /m.test(c.help.stdout)).map((c) => c.path.join(' '));
     expect(bad).toEqual([]);
     expect(commands.length).toBeGreaterThanOrEqual(13);
+  });
+
+  it('says its exit codes in --help', () => {
+    expect(commands.filter((c) => !/^Exit codes: 0 /m.test(c.help.stdout)).map((c) => c.path.join(' '))).toEqual([]);
   });
 
   it('takes --json and --quiet (commands that do work; groups only hold subcommands)', () => {

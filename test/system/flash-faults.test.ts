@@ -138,7 +138,7 @@ async function expectRunning(release: BundleJson): Promise<void> {
   expect(await currentOnDevice()).toBe(`releases/${release.id}`);
   expect(existsSync(join(deployOnHost(), '.lock')), 'device lock left behind').toBe(false);
   expect(readdirSync(join(deployOnHost(), 'releases')).filter((f) => f.startsWith('.incoming'))).toEqual([]);
-  const r = await edgedistill('check', '--target', target, '--ssh-config', dev.ssh_config_file, CHECK_ARGS, '--json');
+  const r = await edgedistill('check', '--target', target, '--ssh-config', dev.ssh_config_file, '--out', join(work, 'check-reports'), CHECK_ARGS, '--json');
   expect(r.code, r.stderr + r.stdout).toBe(0);
   const res = (JSON.parse(r.stdout) as CheckJson).results[0];
   expect(res).toMatchObject({ ok: true, release: release.id, error: null });

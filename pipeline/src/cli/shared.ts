@@ -13,6 +13,10 @@ export const isTTY = (): boolean => Boolean(process.stdout.isTTY) && !process.en
 export function colour(code: number, s: string): string {
   return isTTY() && !process.env.NO_COLOR ? `\x1b[${code}m${s}\x1b[0m` : s;
 }
+/** For text written to stderr: colour only when stderr itself is a terminal. */
+export function errRed(s: string): string {
+  return process.stderr.isTTY && !process.env.CI && !process.env.NO_COLOR ? `\x1b[31m${s}\x1b[0m` : s;
+}
 export const green = (s: string) => colour(32, s);
 export const red = (s: string) => colour(31, s);
 export const bold = (s: string) => colour(1, s);
@@ -39,12 +43,12 @@ export function action<A extends unknown[]>(
     } catch (e) {
       if (e instanceof EdgeDistillError) {
         if (opts?.json) printJson(e.toJSON());
-        process.stderr.write(`${red(e.format())}\n`);
+        process.stderr.write(`${errRed(e.format())}\n`);
         process.exitCode = exitCodeFor(e.code);
       } else {
         const err = e as Error;
         if (opts?.json) printJson({ error: 'INTERNAL', message: String(err?.message ?? e) });
-        process.stderr.write(`${red('internal error:')} ${err?.stack ?? String(e)}\n`);
+        process.stderr.write(`${errRed('internal error:')} ${err?.stack ?? String(e)}\n`);
         process.exitCode = EXIT.failure;
       }
     }

@@ -52,7 +52,7 @@ if [ -d "$P/releases/$ID" ]; then echo have=yes; else echo have=no; fi`;
 const VERIFY_EXISTING = `${SH_VARS}
 R="$P/releases/$ID"
 if [ -d "$R" ]; then
-  if (cd "$R" && sha256sum -c --quiet "$P/.upload/$ID.sha256") >/dev/null 2>&1; then echo installed=existing; exit 0; fi
+  if (cd "$R" && sha256sum -c "$P/.upload/$ID.sha256") >/dev/null 2>&1; then echo installed=existing; exit 0; fi
   rm -rf "$R"; echo damaged=yes
 fi
 echo installed=none`;
@@ -60,7 +60,7 @@ echo installed=none`;
 /** After the archive is in releases/.incoming-ID-TOKEN (tar or unarchive): verify and move. */
 const VERIFY_INCOMING = `${SH_VARS}
 INC="$P/releases/.incoming-$ID-$TOKEN"
-(cd "$INC" && sha256sum -c --quiet "$P/.upload/$ID.sha256") || { rm -rf "$INC"; echo "checksum mismatch in $INC"; exit 79; }
+(cd "$INC" && sha256sum -c "$P/.upload/$ID.sha256") > "$P/.lock/sums" 2>&1 || { grep -v ': OK$' "$P/.lock/sums" | head -n 3; rm -rf "$INC"; echo "checksum mismatch in $INC"; exit 79; }
 n=$(find "$INC" -type f | wc -l); want=$(wc -l < "$P/.upload/$ID.sha256")
 [ "$n" -eq "$want" ] || { rm -rf "$INC"; echo "unpacked $n files, the manifest lists $want"; exit 79; }
 sync; mv "$INC" "$P/releases/$ID" && rm -f "$P/.upload/$ID.tar.gz" && sync && echo installed=new`;

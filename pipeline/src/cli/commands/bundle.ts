@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
+import { EXIT_HELP } from '../exit-codes.js';
 import { withBar } from '../progress.js';
 import { action, bold, dim, parseNumber, printJson } from '../shared.js';
 
@@ -38,7 +39,7 @@ export function register(program: Command): void {
     .option('--quiet', 'print only the bundle path')
     .addHelpText(
       'after',
-      '\nExample:\n  $ edgedistill bundle --device rpi4-arm64 --policy out/cartpole --teacher models/cartpole-v1/teacher.onnx --out dist\n  $ edgedistill bundle --device rpi-zero2w-armv7 --policy out/cartpole --out dist --json\n  $ edgedistill bundle --inventory hosts.ini --policy out/cartpole --out dist   # one bundle per profile in the fleet',
+      `\n${EXIT_HELP}\n` + '\nExample:\n  $ edgedistill bundle --device rpi4-arm64 --policy out/cartpole --teacher models/cartpole-v1/teacher.onnx --out dist\n  $ edgedistill bundle --device rpi-zero2w-armv7 --policy out/cartpole --out dist --json\n  $ edgedistill bundle --inventory hosts.ini --policy out/cartpole --out dist   # one bundle per profile in the fleet',
     )
     .action(
       action(async (opts: BundleFlags) => {

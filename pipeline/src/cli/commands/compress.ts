@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXIT_HELP } from '../exit-codes.js';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { withBar } from '../progress.js';
 import { action, bold, parseNumber, printJson } from '../shared.js';
@@ -62,7 +63,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'print nothing but errors and the result')
-    .addHelpText('after', '\nExamples:\n  $ edgedistill compress --policy runs/cp-student --auto-shrink --quantize int8 --out runs/cp-small\n  $ edgedistill compress --policy runs/cp-student --prune unstructured:0.8 --share 16 --out runs/cp-sparse --json')
+    .addHelpText('after', `\n${EXIT_HELP}\n\nExamples:\n  $ edgedistill compress --policy runs/cp-student --auto-shrink --quantize int8 --out runs/cp-small\n  $ edgedistill compress --policy runs/cp-student --prune unstructured:0.8 --share 16 --out runs/cp-sparse --json`)
     .action(
       action(async (opts: CompressFlags) => {
         const { compress, formatTable, readCompressInput, writeCompressArtifacts } = await import('../../compress/index.js');

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXIT_HELP } from '../exit-codes.js';
 import { action, printJson, bold } from '../shared.js';
 
 export function register(program: Command): void {
@@ -9,7 +10,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the first episode', '0')
     .option('--json', 'print JSON for scripts')
     .option('--quiet', 'print nothing but errors and the result')
-    .addHelpText('after', '\nExample:\n  $ edgedistill demo --episodes 5 --json')
+    .addHelpText('after', `\n${EXIT_HELP}\n\nExample:\n  $ edgedistill demo --episodes 5 --json`)
     .action(
       action(async (opts: { episodes: string; seed: string; json?: boolean; quiet?: boolean }) => {
         const { randomRollouts } = await import('../../demo/random-rollouts.js');

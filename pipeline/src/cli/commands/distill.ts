@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXIT_HELP } from '../exit-codes.js';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { withBar } from '../progress.js';
 import { action, printJson, bold, parseIntList, parseNumber } from '../shared.js';
@@ -36,7 +37,7 @@ export function register(program: Command): void {
     .option('--resume', 'continue the run OUT/checkpoint.json was written by (same teacher, env, student and seed)')
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'print nothing but errors and the result')
-    .addHelpText('after', '\nExample:\n  $ edgedistill distill --teacher models/cartpole-v1/teacher.onnx --env CartPole-v1 --student 32,32 --out runs/cp-student --json\n  $ edgedistill distill --teacher models/cartpole-v1/teacher.onnx --env CartPole-v1 --out runs/cp-student --checkpoint-every 1 --resume')
+    .addHelpText('after', `\n${EXIT_HELP}\n\nExample:\n  $ edgedistill distill --teacher models/cartpole-v1/teacher.onnx --env CartPole-v1 --student 32,32 --out runs/cp-student --json\n  $ edgedistill distill --teacher models/cartpole-v1/teacher.onnx --env CartPole-v1 --out runs/cp-student --checkpoint-every 1 --resume`)
     .action(
       action(async (opts: DistillFlags) => {
         const { distill, writeDistillArtifacts, readDistillCheckpoint, CHECKPOINT_FILE } = await import('../../distill/index.js');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, EXIT_HELP } from '../exit-codes.js';
 import { action, printJson, bold, green, red, dim } from '../shared.js';
 
 interface Flags {
@@ -11,14 +11,14 @@ export function register(program: Command): void {
   const envs = program
     .command('envs')
     .description('Gymnasium classic-control environments: list them, verify them against recorded Gymnasium trajectories.')
-    .addHelpText('after', '\nExample:\n  $ edgedistill envs list\n  $ edgedistill envs verify ../shared/refdata/gym-*.json --json');
+    .addHelpText('after', `\n${EXIT_HELP}\n\nExample:\n  $ edgedistill envs list\n  $ edgedistill envs verify ../shared/refdata/gym-*.json --json`);
 
   envs
     .command('list')
     .description('List the registered environments with their spaces, time limit and reward threshold.')
     .option('--json', 'print JSON for scripts')
     .option('--quiet', 'print the ids only')
-    .addHelpText('after', '\nExample:\n  $ edgedistill envs list --json')
+    .addHelpText('after', `\n${EXIT_HELP}\n\nExample:\n  $ edgedistill envs list --json`)
     .action(
       action(async (opts: Flags) => {
         const { listEnvs, formatSpace, spaceToJSON } = await import('@edgedistill/runtime/envs');
@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .argument('<files...>', 'trajectory JSON files')
     .option('--json', 'print JSON for scripts')
     .option('--quiet', 'print nothing but failures and the summary')
-    .addHelpText('after', '\nExample:\n  $ edgedistill envs verify ../shared/refdata/gym-CartPole-v1.json ../shared/refdata/gym-Pendulum-v1.json')
+    .addHelpText('after', `\n${EXIT_HELP}\n\nExample:\n  $ edgedistill envs verify ../shared/refdata/gym-CartPole-v1.json ../shared/refdata/gym-Pendulum-v1.json`)
     .action(
       action(async (files: string[], opts: Flags) => {
         const { readTrajectoryFile, verifyTrajectory } = await import('../../envs/verify.js');

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXIT_HELP } from '../exit-codes.js';
 import { withBar } from '../progress.js';
 import { action, bold, parseNumber, printJson } from '../shared.js';
 import { parseTeacherOutput } from './inspect.js';
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .option('--teacher-output <kind>', 'what an ONNX output means when its name does not say: logits | q_values | action')
     .option('--json', 'print JSON for scripts')
     .option('--quiet', 'print only the mean return')
-    .addHelpText('after', '\nExample:\n  $ edgedistill eval --policy out/student.onnx --env CartPole-v1 --episodes 100 --seed 0 --json')
+    .addHelpText('after', `\n${EXIT_HELP}\n\nExample:\n  $ edgedistill eval --policy out/student.onnx --env CartPole-v1 --episodes 100 --seed 0 --json`)
     .action(
       action(async (opts: EvalFlags) => {
         const { evaluatePolicyFile } = await import('../../eval/evaluate.js');

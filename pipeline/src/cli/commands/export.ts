@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { withBar } from '../progress.js';
-import { action, bold, dim, green, parseNumber, printJson, red } from '../shared.js';
+import { action, errRed, bold, dim, green, parseNumber, printJson, red } from '../shared.js';
 import { EXIT } from '../exit-codes.js';
 
 interface ExportFlags {
@@ -17,6 +17,8 @@ interface ExportFlags {
   quiet?: boolean;
 }
 
+const EXPORT_EXIT_HELP = 'Exit codes: 0 every artifact passed its parity gate; 1 an artifact failed it (artifacts.json says why); 2 bad input; 3 runtime or I/O failure.';
+
 export function register(program: Command): void {
   program
     .command('export')
@@ -31,7 +33,7 @@ export function register(program: Command): void {
     .option('--min-agreement <share>', 'int8 / fp16 gate: least action agreement with the fp32 policy (default 0.99; recorded in artifacts.json)')
     .option('--json', 'print artifacts.json')
     .option('--quiet', 'print nothing but errors')
-    .addHelpText('after', '\nExample:\n  $ edgedistill export --policy runs/cp-student --format onnx,onnx-int8,tflite-int8,js-int8,c-int8 --out runs/cp-export --teacher models/cartpole-v1/teacher.onnx')
+    .addHelpText('after', `\n${EXPORT_EXIT_HELP}\n\nExample:\n  $ edgedistill export --policy runs/cp-student --format onnx,onnx-int8,tflite-int8,js-int8,c-int8 --out runs/cp-export --teacher models/cartpole-v1/teacher.onnx`)
     .action(
       action(async (opts: ExportFlags) => {
         const { exportPolicy, ExportParityError } = await import('../../export/index.js');
@@ -59,7 +61,7 @@ export function register(program: Command): void {
           if (opts.json) {
             // Scripts get one JSON document: artifacts.json, which says what failed and why.
             printJson(e.manifest);
-            process.stderr.write(`${red(e.format())}\n`);
+            process.stderr.write(`${errRed(e.format())}\n`);
             return EXIT.checkFailed;
           }
           if (!opts.quiet) printArtifactsTable(e.manifest, opts.out);

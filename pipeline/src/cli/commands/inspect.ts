@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXIT_HELP } from '../exit-codes.js';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { action, printJson } from '../shared.js';
 
@@ -20,7 +21,7 @@ export function register(program: Command): void {
     .option('--teacher-output <kind>', 'what the output means when its name does not say: logits | q_values | action')
     .option('--json', 'print JSON for scripts')
     .option('--quiet', 'print only the one-line verdict')
-    .addHelpText('after', '\nExample:\n  $ edgedistill inspect teacher.onnx\n  $ edgedistill inspect sb3_dqn.onnx --teacher-output q_values --json')
+    .addHelpText('after', `\n${EXIT_HELP}\n\nExample:\n  $ edgedistill inspect teacher.onnx\n  $ edgedistill inspect sb3_dqn.onnx --teacher-output q_values --json`)
     .action(
       action(async (file: string, opts: { teacherOutput?: string; json?: boolean; quiet?: boolean }) => {
         const { inspectFile, formatInspect } = await import('../../onnx/inspect.js');

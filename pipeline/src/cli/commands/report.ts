@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXIT_HELP } from '../exit-codes.js';
 import { resolve } from 'node:path';
 import { action, bold, green, printJson, red } from '../shared.js';
 
@@ -19,7 +20,7 @@ export function register(program: Command): void {
     .option('--open-path', 'print only the absolute path of report.html (for xdg-open / open)')
     .option('--json', 'print what was written and the verdicts as JSON')
     .option('--quiet', 'print nothing but errors')
-    .addHelpText('after', '\nExample:\n  $ edgedistill report --dir runs/cartpole --add rpi4/check-report.json --add jetson/check-report.json\n  $ xdg-open "$(edgedistill report --dir runs/cartpole --open-path)"')
+    .addHelpText('after', `\n${EXIT_HELP}\n\nExample:\n  $ edgedistill report --dir runs/cartpole --add rpi4/check-report.json --add jetson/check-report.json\n  $ xdg-open "$(edgedistill report --dir runs/cartpole --open-path)"`)
     .action(
       action(async (opts: ReportFlags) => {
         const { writeReport } = await import('../../report/index.js');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { createStagesDisplay } from '../progress.js';
-import { action, bold, dim, green, printJson, red } from '../shared.js';
+import { action, errRed, bold, dim, green, printJson, red } from '../shared.js';
 
 interface RunFlags {
   out?: string;
@@ -78,7 +78,7 @@ Example:
         }
         if (f) {
           const why = f.error instanceof EdgeDistillError ? f.error.format() : f.error ? String(f.error.stack ?? f.error) : f.message;
-          process.stderr.write(`${red(`run stopped at stage ${f.stage}:`)} ${why}\n`);
+          process.stderr.write(`${errRed(`run stopped at stage ${f.stage}:`)} ${why}\n`);
         }
         return code;
       }),

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXIT_HELP } from '../exit-codes.js';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { progressEnabled } from '../progress.js';
 import { action, printJson, bold, isTTY, parseIntList, parseNumber } from '../shared.js';
@@ -38,7 +39,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'force a tfjs backend: tensorflow | wasm | cpu (default: fastest that loads)')
     .option('--json', 'print JSON for scripts')
     .option('--quiet', 'print nothing but errors and the result')
-    .addHelpText('after', '\nExample:\n  $ edgedistill train --env CartPole-v1 --algo ppo --steps 100000 --seed 1 --out runs/cartpole')
+    .addHelpText('after', `\n${EXIT_HELP}\n\nExample:\n  $ edgedistill train --env CartPole-v1 --algo ppo --steps 100000 --seed 1 --out runs/cartpole`)
     .action(
       action(async (opts: TrainFlags) => {
         const { trainTeacher, parseHyperOverrides, ALGOS } = await import('../../train/index.js');
