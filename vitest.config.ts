@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // vitest defaults to cores - 1 workers: on the 2-core CI machine that would be one.
+    maxWorkers: 2,
   },
 });

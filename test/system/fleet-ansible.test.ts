@@ -178,4 +178,26 @@ describe('the emitted Ansible playbook deploys like edgedistill flash (2 emulate
       expect(existsSync(join(deployDir(d), '.lock'))).toBe(false);
     }
   });
+
+  it('modules mode (copy, unarchive, stat, file state=link) on a target with python: this machine, x64-linux bundle', async () => {
+    // The emulated devices have no python, so the modules variant runs against this machine through
+    // ansible_connection=local, with a bundle for the x64-linux profile and a temp deploy path.
+    const r64 = await edgedistill('bundle', '--device', 'x64-linux', '--policy', student, '--teacher', teacher, '--out', join(work, 'dist64'), '--episodes', '2', '--json');
+    expect(r64.code, r64.stderr).toBe(0);
+    const b64 = JSON.parse(r64.stdout) as { path: string; id: string; manifestSha256: string };
+    const e = await edgedistill('flash', b64.path, '--emit-ansible', join(work, 'deploy-modules'), '--ansible-mode', 'modules', `--check-args=${CHECK}`, '--json');
+    expect(e.code, e.stderr).toBe(0);
+    const P = join(work, 'local-root/home/pi/edgedistill');
+    const inv = join(work, 'local.ini');
+    writeFileSync(inv, `[local]\nlocalhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3 edgedistill_path=${P} edgedistill_node=${process.execPath} edgedistill_device=x64-linux\n`);
+    const r = await run('ansible-playbook', ['-i', inv, join(work, 'deploy-modules/site.yml')], { env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0' }, cwd: work });
+    expect(r.code, r.stdout.slice(-4000) + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Unpack into releases[\s\S]*changed: \[localhost\]/);
+    expect(readlinkSync(join(P, 'current'))).toBe(`releases/${b64.id}`);
+    const R = join(P, 'releases', b64.id);
+    const manifest = JSON.parse(readFileSync(join(R, 'manifest.json'), 'utf8')) as { files: Record<string, { sha256: string }> };
+    for (const [p, f] of Object.entries(manifest.files)) expect(sha(readFileSync(join(R, p))), p).toBe(f.sha256);
+    expect((JSON.parse(readFileSync(join(R, 'check-report.json'), 'utf8')) as { passed: boolean }).passed).toBe(true);
+    expect(existsSync(join(P, '.lock'))).toBe(false);
+  });
 });
