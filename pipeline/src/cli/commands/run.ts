@@ -14,7 +14,7 @@ interface RunFlags {
 export function register(program: Command): void {
   program
     .command('run')
-    .summary('the main job: a config -> distill, compress, export, bundles, on-device check, report (npm start)')
+    .summary('The main job (npm start): a config -> distill, compress, export, bundles, on-device check, report.')
     .description(
       "The main job, from a config: teacher -> distill -> compress (prune, int8 with QAT fallback) -> export (every format behind its parity gate) -> a bundle per device -> the on-device check of this machine's bundle -> OUT/report.html and OUT/report.json; prints a summary with each stage's time. Each stage writes OUT/<stage>/; a failing stage stops the run and keeps what earlier stages wrote.",
     )
