@@ -228,15 +228,18 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
             onProgress: (t) => emit('update', t),
           });
         } catch (e) {
-          if (e instanceof ExportParityError) manifest = e.manifest;
-          throw e;
+          // The gate refusing some formats is a verdict, not a crash: the artifacts that passed are
+          // written and go on to the bundles; the refused ones are named in the summary and report.
+          if (!(e instanceof ExportParityError) || !e.manifest.artifacts.some((a) => a.status === 'pass')) throw e;
+          manifest = e.manifest;
         }
         // The export directory is what a bundle is built from: it needs policy.json (env, card).
         await copyFile(join(dir('compress'), 'policy.json'), join(dir('export'), 'policy.json'));
         const m = manifest as ArtifactsManifest;
         const passed = m.artifacts.filter((a) => a.status === 'pass');
         const notRun = m.artifacts.filter((a) => a.status === 'not run').map((a) => a.format);
-        return `${passed.length} of ${m.artifacts.length} artifacts passed the parity gate (golden set ${m.golden.rows} observations)${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}`;
+        const refused = m.artifacts.filter((a) => a.status !== 'pass' && a.status !== 'not run').map((a) => a.format);
+        return `${passed.length} of ${m.artifacts.length} artifacts passed the parity gate (golden set ${m.golden.rows} observations)${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}${refused.length ? `; REFUSED by the gate, not bundled: ${refused.join(', ')} (see the parity table)` : ''}`;
       }));
 
     if (ok) {

@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   const run = await fc.check(property, { seed, numRuns: maxCases, plugins: [fc.interruptAfterTimeLimit(budgetMs)] });
   if (run.failed && run.counterexample) {
     // The shrunk counterexample (a mutation recipe), the error it raised and how to replay it.
-    const m = run.counterexample[0] as Mutation;
+    const m = (run.counterexample as unknown as [Mutation])[0];
     const bytes = applyMutation(m, seeds);
     const err = run.errorInstance as Error;
     const message = `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}`;
