@@ -14,7 +14,7 @@
  * Understands ustar, GNU long names (`L`/`K`) and pax extended headers (`x`: path, linkpath, size);
  * global pax headers (`g`) are ignored. Streaming is not needed: bundles are tens of MiB.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -278,6 +278,8 @@ export function readSafeTarGz(gz: Uint8Array, file?: string, opts: SafeTarOption
  * either appears complete or not at all.
  */
 export function extractSafe(entries: readonly SafeTarEntry[], dest: string): void {
+  // rename(2) would silently replace an empty directory: refuse any existing destination first.
+  if (existsSync(dest)) throw new EdgeDistillError('IO', `cannot extract into ${dest}: it exists already`, { file: dest });
   const tmp = join(dirname(dest), `.${posix.basename(dest.replace(/\\/g, '/'))}.extract-${process.pid}-${Date.now()}`);
   mkdirSync(tmp, { recursive: false, mode: 0o755 });
   try {
