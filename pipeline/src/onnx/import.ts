@@ -71,6 +71,8 @@ export interface Teacher {
 }
 
 const PROBE_BATCH = 16;
+/** Largest observation a teacher may take (a probe batch of it is allocated at load). */
+const MAX_OBS_DIM = 1 << 20;
 
 export function obsNormFromStats(s: TeacherObsNorm, obsDim: number): ObsNormalization {
   const vec = (v: ArrayLike<number> | undefined, field: string): Float32Array => {
@@ -175,6 +177,13 @@ export async function loadTeacher(file: string, opts: TeacherOptions = {}): Prom
       `input "${inInfo.name}" is ${inInfo.dtype} ${JSON.stringify(inInfo.shape)}; a teacher takes float32 [batch, obs_dim]`,
       { file, field: inInfo.name },
     );
+  }
+  if (obsDim > MAX_OBS_DIM) {
+    // Probing allocates PROBE_BATCH rows of it: a declared [batch, 1e12] must be refused, not attempted.
+    throw new EdgeDistillError('UNSUPPORTED', `input "${inInfo.name}" takes ${obsDim} observation values; teachers of up to ${MAX_OBS_DIM} are supported`, {
+      file,
+      field: inInfo.name,
+    });
   }
   const fixedBatch = typeof inInfo.shape[0] === 'number' ? inInfo.shape[0] : null;
   const choice: OutputChoice = chooseOutput(proto, file, opts.teacherOutput);
