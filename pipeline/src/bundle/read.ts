@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { EdgeDistillError, type ErrorDetail } from '@edgedistill/runtime/errors';
 import type { BundleManifest } from '../../../runtime/src/bundle/manifest.js';
 import { BUNDLE_ID_LENGTH, MANIFEST_FILE } from './build.js';
-import { readTarGz, type ReadTarEntry } from './tar.js';
+import { readSafeTarGz, type SafeTarEntry } from '../util/safe-tar.js';
 
 export interface BundleArchive {
   readonly path: string;
@@ -22,7 +22,7 @@ export interface BundleArchive {
   readonly id: string;
   /** Regular files (manifest.json included), by path. */
   readonly files: ReadonlyMap<string, Buffer>;
-  readonly entries: readonly ReadTarEntry[];
+  readonly entries: readonly SafeTarEntry[];
 }
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -36,7 +36,13 @@ export function readBundleArchive(pathArg: string): BundleArchive {
   } catch (e) {
     throw new EdgeDistillError('IO', `cannot read bundle: ${(e as Error).message}`, { file: path, cause: e });
   }
-  const entries = readTarGz(gz, path);
+  // The safe reader refuses '..', absolute paths, links leaving the root, devices, duplicates and
+  // oversized archives before anything is written anywhere (the device's tar would follow them).
+  const entries = readSafeTarGz(gz, path);
+  const link = entries.find((e) => e.type === 'symlink');
+  if (link) {
+    throw new EdgeDistillError('BAD_CONFIG', `bundle holds a symbolic link (${link.path} -> ${link.linkTarget}); bundles never contain links`, { file: path, field: link.path });
+  }
   const files = new Map<string, Buffer>();
   for (const e of entries) if (e.type === 'file') files.set(e.path, e.data);
   const manifestBytes = files.get(MANIFEST_FILE);
