@@ -214,7 +214,12 @@ export function verifyTrajectory(data: TrajectoryFile, file = '(trajectory)'): V
         note(e, -1, `reset(seed=${ep.seed}) gave state [${[...state].join(', ')}], recorded [${ep.initial_state.join(', ')}]`);
       }
     }
-    env.setState(ep.initial_state);
+    try {
+      env.setState(ep.initial_state);
+    } catch (err) {
+      if (!(err instanceof EdgeDistillError)) throw err;
+      throw new EdgeDistillError('BAD_TRAJECTORY', err.message, { file, field: `episodes[${e}].initial_state`, cause: err });
+    }
     for (let t = 0; t < ep.steps.length; t++) {
       const st = ep.steps[t];
       const out = env.step(st.a);

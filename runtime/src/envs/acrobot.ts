@@ -4,6 +4,7 @@
  * -1 per step and 0 on reaching the target height. Float64 throughout, in the Python's operation
  * order; the reset state is rounded to float32 as Gymnasium does (`.astype(np.float32)`).
  */
+import { EdgeDistillError } from '../errors.js';
 import { copyState, type Core } from './core.js';
 import { resolveOptions, type OptionSchema } from './options.js';
 import type { NumpyGenerator } from './prng.js';
@@ -61,6 +62,15 @@ export class AcrobotCore implements Core {
   }
 
   setState(src: ArrayLike<number>, s: Float64Array, i: number, n: number): void {
+    // Acrobot never leaves |dtheta| <= MAX_VEL (step clips there); a state far outside it makes the
+    // RK4 angles astronomically large, where Gymnasium's wrap() loop (and ours) never ends.
+    const lim = [1e6, 1e6, this.p.MAX_VEL_1, this.p.MAX_VEL_2];
+    const names = ['theta1', 'theta2', 'dtheta1', 'dtheta2'];
+    for (let k = 0; k < 4; k++) {
+      if (Math.abs(src[k]) > lim[k]) {
+        throw new EdgeDistillError('ENV_STATE', `Acrobot-v1 state ${names[k]} = ${src[k]} is outside the reachable range [-${lim[k]}, ${lim[k]}]`, { field: `state[${k}]` });
+      }
+    }
     copyState(src, 4, s, i, n);
   }
 
