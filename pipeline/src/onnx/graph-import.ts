@@ -188,7 +188,9 @@ function isLogSumExpOf(prod: Map<string, NodeProto>, sub: NodeProto): boolean {
 // ---------------------------------------------------------------------------------------------
 // Chain tracing
 
-function constVec(c: NumTensor, d: number, what: string): Vec {
+function constVec(c: NumTensor | undefined, d: number, what: string): Vec {
+  // Both inputs of an elementwise op varying (or a constant missing) is not an MLP stage.
+  if (!c) throw new ImportRefusal(`${what}: the other operand is not a constant`);
   const n = c.data.length;
   const rankOk = c.dims.length <= 2 && c.dims.slice(0, -1).every((x) => x === 1);
   if (n === 1) return new Float64Array(d).fill(c.data[0]);
@@ -254,7 +256,8 @@ function traceStages(proto: ModelProto, input: string, obsDim: number, tensor: s
       case 'Gemm':
       case 'MatMul': {
         if (at !== 0) throw new ImportRefusal(`${label}: the input must be the first operand`);
-        const B = c(n, 1)!;
+        const B = c(n, 1);
+        if (!B) throw new ImportRefusal(`${label}: the weight is not a constant`);
         if (B.dims.length !== 2) throw new ImportRefusal(`${label}: weight has rank ${B.dims.length}, not 2`);
         if (op === 'Gemm' && attrInt(n, 'transA', 0) !== 0) throw new ImportRefusal(`${label} has transA=1`);
         const transB = op === 'Gemm' ? attrInt(n, 'transB', 0) === 1 : false;
@@ -278,8 +281,7 @@ function traceStages(proto: ModelProto, input: string, obsDim: number, tensor: s
       case 'Sub':
       case 'Mul':
       case 'Div': {
-        const k = c(n, 1 - at)!;
-        const v = constVec(k, d, label);
+        const v = constVec(c(n, 1 - at), d, label);
         const one = new Float64Array(d).fill(1);
         const zero = new Float64Array(d);
         if (op === 'Add') stages.push({ t: 'affine', scale: one, shift: v });
@@ -299,15 +301,20 @@ function traceStages(proto: ModelProto, input: string, obsDim: number, tensor: s
         break;
       case 'Clip': {
         const has = (k: number) => Boolean(n.input?.[k]);
-        const lo = has(1) ? c(n, 1)!.data[0] : attrFloat(n, 'min', -Infinity);
-        const hi = has(2) ? c(n, 2)!.data[0] : attrFloat(n, 'max', Infinity);
+        const bound = (k: number): number => {
+          const t = c(n, k);
+          if (!t || t.data.length !== 1) throw new ImportRefusal(`${label}: clip bound ${k} is not a constant scalar`);
+          return t.data[0];
+        };
+        const lo = has(1) ? bound(1) : attrFloat(n, 'min', -Infinity);
+        const hi = has(2) ? bound(2) : attrFloat(n, 'max', Infinity);
         stages.push({ t: 'clip', lo: new Float64Array(d).fill(lo), hi: new Float64Array(d).fill(hi) });
         break;
       }
       case 'Max':
       case 'Min': {
         if ((n.input ?? []).length !== 2) throw new ImportRefusal(`${label} takes ${(n.input ?? []).length} inputs, not 2`);
-        const v = constVec(c(n, 1 - at)!, d, label);
+        const v = constVec(c(n, 1 - at), d, label);
         const inf = new Float64Array(d).fill(op === 'Max' ? Infinity : -Infinity);
         stages.push(op === 'Max' ? { t: 'clip', lo: v, hi: inf } : { t: 'clip', lo: inf, hi: v });
         break;
