@@ -2,10 +2,7 @@
  * The check report (`check-report.json`): schema, budget verdicts, the human table, and the atomic
  * write. Figures are as measured; budgets compare them with the manifest's limits.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { EdgeDistillError } from '../errors.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import type { BackendId, Budgets } from '../bundle/manifest.js';
 import type { LatencyResult } from './latency.js';
 import type { ReturnStats } from './episodes.js';
@@ -220,47 +217,10 @@ export function summaryLine(r: CheckReport): string {
 
 // ---- atomic write ----
 
-/** Best effort: some file systems refuse fsync on a directory; the data itself is synced. */
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* ignore */
-  }
-}
-
-/**
- * Writes `text` to `path` atomically: a temp file in the same directory (rename is atomic only
- * within one file system), fsynced, renamed over the target, directory fsynced. A reader sees the
- * old file or the new one, never half of one; on failure the old file is untouched.
- */
-export function writeFileAtomic(path: string, text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(tmp, 'wx', 0o644);
-    try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new EdgeDistillError('IO', `cannot write the check report: ${(e as Error).message}`, { file: path, cause: e });
-  }
-  fsyncDir(dirname(path));
-}
+/** Re-exported under the name the check's public entry has always used. */
+export { writeFileAtomicSync as writeFileAtomic } from '../util/atomic-write.js';
 
 /** Writes the report as pretty JSON, atomically. */
 export function writeCheckReport(path: string, report: CheckReport): void {
-  writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileAtomicSync(path, `${JSON.stringify(report, null, 2)}\n`);
 }
