@@ -3,7 +3,7 @@
  * and `flash --inventory` matching each host to the bundle for its profile, through the real CLI.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,32 @@ describe('bundle and flash from an inventory', () => {
     expect(res.results[2].release).toBe(bundles[1].path.match(/-([0-9a-f]{16})\.tar\.gz$/)?.[1]);
     for (const x of res.results) expect(x.error).toMatch(/Connection refused/);
   }, 600_000);
+
+  it('check --inventory: an unreachable host is a device error (exit 3) after its retries, named in the table', async () => {
+    const logs = join(work, 'check-logs');
+    const r = await edgedistill('check', '--inventory', inventory, '--limit', 'pi1', '--retries', '1', '--log-dir', logs, '--json');
+    expect(r.code).toBe(3);
+    const j = JSON.parse(r.stdout) as { summary: { hosts: number; ok: number }; results: { host: string; ok: boolean; attempts: number; error: string; log: string }[] };
+    expect(j.summary).toMatchObject({ hosts: 1, ok: 0 });
+    expect(j.results[0]).toMatchObject({ host: 'pi1', ok: false, attempts: 1 });
+    expect(j.results[0].error).toMatch(/Connection refused/);
+    expect(readFileSync(j.results[0].log, 'utf8')).toMatch(/<CHECK script[\s\S]*result: FAILED/);
+    const table = await edgedistill('check', '--inventory', inventory, '--limit', 'pi1', '--retries', '1');
+    expect(table.code).toBe(3);
+    expect(table.stdout).toMatch(/pi1 .*Connection refused/);
+  }, 120_000);
+
+  it('check refuses missing or mixed targets with the flag named (exit 2)', async () => {
+    const none = await edgedistill('check');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--target/);
+    const mixed = await edgedistill('check', '--inventory', inventory, '--target', 'ssh://pi@127.0.0.1:1');
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/--target and --inventory do not mix/);
+    const limit = await edgedistill('check', '--target', 'ssh://pi@127.0.0.1:1', '--limit', 'pi1');
+    expect(limit.code).toBe(2);
+    expect(limit.stderr).toMatch(/--limit .*need --inventory/);
+  }, 60_000);
 
   it('refuses an inventory host without a profile when bundling', async () => {
     const bad = join(work, 'noprofile.ini');

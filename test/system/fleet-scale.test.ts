@@ -208,4 +208,28 @@ describe(`fleet flash of ${N} emulated aarch64 devices from an inventory`, () =>
     expect(current(devices[2])).not.toBe(first.id); // outside the limit: untouched
     timings.push({ devices: 2, wallSeconds: r.ms / 1000, note: 'rollback to an installed release (no upload), canary 1' });
   });
+
+  it('check --inventory re-checks the current release of the hosts it is limited to, with logs and saved reports', async () => {
+    const pick = [devices[0], devices[2]];
+    const logs = join(work, 'check-logs');
+    const out = join(work, 'check-reports');
+    const r = await edgedistill('check', '--inventory', inventory, '--limit', pick.map((d) => d.name).join(','), '--log-dir', logs, '--out', out, CHECK_ARGS, '--check-timeout', '900', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { summary: { hosts: number; ok: number }; results: { host: string; ok: boolean; release: string; attempts: number; log: string; check: { passed: boolean; p99Us: number; savedTo: string } }[] };
+    expect(json.summary).toMatchObject({ hosts: 2, ok: 2 });
+    expect(json.results.map((x) => x.host)).toEqual(pick.map((d) => d.name));
+    for (const [i, h] of json.results.entries()) {
+      expect(h.release).toBe(current(pick[i])); // what is live on that device, whichever release it is
+      expect(h.attempts).toBe(1);
+      expect(h.check.passed).toBe(true);
+      expect(h.check.p99Us).toBeGreaterThan(0);
+      expect(existsSync(h.check.savedTo)).toBe(true);
+      expect(readFileSync(h.log, 'utf8')).toMatch(/<CHECK script/);
+    }
+    expect(readdirSync(logs).sort()).toEqual(pick.map((d) => `${d.name}.log`).sort());
+    // A limit that matches nothing is bad input (exit 2), not an empty success.
+    const none = await edgedistill('check', '--inventory', inventory, '--limit', 'no-such-host', '--json');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no-such-host/);
+  });
 });

@@ -236,21 +236,39 @@ export interface HostCheckResult extends RemoteCheckResult {
 /** The on-device check of the current release on every host, with the same retries and logs. */
 export async function checkInventory(
   hosts: readonly InventoryHost[],
-  o: Omit<CheckOptions, 'commandLog'> & { concurrency?: number; retries?: number; retryBaseMs?: number; logDir?: string } = {},
+  o: Omit<CheckOptions, 'commandLog' | 'onProgress'> & {
+    concurrency?: number;
+    retries?: number;
+    retryBaseMs?: number;
+    logDir?: string;
+    onProgress?: (host: string, detail: string) => void;
+  } = {},
 ): Promise<HostCheckResult[]> {
   return mapLimit(hosts, o.concurrency ?? 4, async (h) => {
     const log = new HostLog(o.logDir, h.name);
     const t = hostTarget(h);
+    log.line(`host ${h.name}: ${t.raw} check of the current release`);
     const max = Math.max(1, o.retries ?? 3);
     let r: RemoteCheckResult | null = null;
     let attempt = 1;
     for (; attempt <= max; attempt++) {
-      r = await checkRemote(t, { ...o, identity: h.identity ?? o.identity, knownHosts: h.knownHosts ?? o.knownHosts, commandLog: log.command });
+      r = await checkRemote(t, {
+        ...o,
+        identity: h.identity ?? o.identity,
+        knownHosts: h.knownHosts ?? o.knownHosts,
+        commandLog: log.command,
+        onProgress: (d) => o.onProgress?.(h.name, d),
+      });
       if (r.ok || !r.error || r.check.ran || classifyFailure(r.error) !== 'transient' || attempt === max) break;
-      await sleep(backoffMs(attempt, o.retryBaseMs ?? 2000));
+      const wait = backoffMs(attempt, o.retryBaseMs ?? 2000);
+      o.onProgress?.(h.name, `attempt ${attempt} failed (${r.error}); retry in ${(wait / 1000).toFixed(1)} s`);
+      await sleep(wait);
     }
     const res = r as RemoteCheckResult;
-    return { ...res, label: h.name, host: h.name, attempts: Math.min(attempt, max), log: log.file };
+    let error = res.error;
+    if (error && classifyFailure(error) === 'hostkey') error = `host key mismatch, refused (not retried): ${error}`;
+    log.line(`result: ${res.ok ? 'ok' : 'FAILED'} after ${Math.min(attempt, max)} attempt(s); release ${res.release ?? '-'}; ${error ?? 'no error'}`);
+    return { ...res, error, label: h.name, host: h.name, attempts: Math.min(attempt, max), log: log.file };
   });
 }
 
