@@ -60,15 +60,7 @@ export function register(program: Command): void {
         let results;
         try {
           results = await checkFleet(opts.target ?? [], {
-            outDir: opts.out,
-            concurrency: parseNumber('--concurrency', opts.concurrency),
-            configFile: opts.sshConfig,
-            identity: opts.identity,
-            knownHosts: opts.knownHosts,
-            nodePath: opts.nodePath,
-            deployPath: opts.deployPath,
-            checkTimeoutSeconds: parseNumber('--check-timeout', opts.checkTimeout),
-            checkArgs: opts.checkArgs?.split(/\s+/).filter(Boolean),
+            ...checkOptions(opts),
             onProgress: (t, d) => bar.update(t.label, d === 'running the check' ? 'check' : 'done', d),
           });
         } finally {
@@ -82,6 +74,21 @@ export function register(program: Command): void {
     );
 }
 
+/** What both forms (targets, inventory) pass to the check over ssh. */
+function checkOptions(opts: CheckFlags) {
+  return {
+    outDir: opts.out,
+    concurrency: parseNumber('--concurrency', opts.concurrency),
+    configFile: opts.sshConfig,
+    identity: opts.identity,
+    knownHosts: opts.knownHosts,
+    nodePath: opts.nodePath,
+    deployPath: opts.deployPath,
+    checkTimeoutSeconds: parseNumber('--check-timeout', opts.checkTimeout),
+    checkArgs: opts.checkArgs?.split(/\s+/).filter(Boolean),
+  };
+}
+
 async function checkFromInventory(opts: CheckFlags): Promise<number> {
   const { loadInventory, limitHosts } = await import('../../fleet/inventory.js');
   const { checkInventory } = await import('../../fleet/run.js');
@@ -92,17 +99,9 @@ async function checkFromInventory(opts: CheckFlags): Promise<number> {
   let results;
   try {
     results = await checkInventory(hosts, {
-      outDir: opts.out,
-      concurrency: parseNumber('--concurrency', opts.concurrency),
+      ...checkOptions(opts),
       retries: parseNumber('--retries', opts.retries),
       logDir: opts.logDir,
-      configFile: opts.sshConfig,
-      identity: opts.identity,
-      knownHosts: opts.knownHosts,
-      nodePath: opts.nodePath,
-      deployPath: opts.deployPath,
-      checkTimeoutSeconds: parseNumber('--check-timeout', opts.checkTimeout),
-      checkArgs: opts.checkArgs?.split(/\s+/).filter(Boolean),
       onProgress: (h, d) => bar.update(h, d === 'running the check' || d.startsWith('attempt') ? 'check' : 'done', d),
     });
   } finally {
