@@ -122,9 +122,21 @@ export function computeTargets(r: Obj): Target[] {
     threshold: 0.25,
     unit: 'x fp32 bytes',
     met: worst === null ? null : worst <= 0.25,
-    note: pairs.length ? pairs.map((p) => `${p.int8} ${p.int8Bytes} B / ${p.fp32} ${p.fp32Bytes} B = ${num(p.ratio)?.toFixed(3) ?? '-'}`).join('; ') : undefined,
+    note: pairs.length ? [...pairs.map((p) => `${p.int8} ${p.int8Bytes} B / ${p.fp32} ${p.fp32Bytes} B = ${num(p.ratio)?.toFixed(3) ?? '-'}`), floorNote(sizes)].filter(Boolean).join('; ') : undefined,
   });
   return t;
+}
+
+/**
+ * The floor no file format can go below: int8 weights plus int32 biases (what every int8 runtime
+ * adds into its accumulator) against fp32 weights and biases, before any scale, graph or header.
+ */
+function floorNote(sizes: Obj | null): string | null {
+  const st = (sizes?.student ?? null) as Obj | null;
+  const q = num(st?.int8ParameterBytes);
+  const f = num(st?.fp32ParameterBytes);
+  if (q === null || f === null || f === 0) return null;
+  return `floor for this student, parameters alone (int8 weights + int32 biases vs fp32): ${q} B / ${f} B = ${(q / f).toFixed(3)}`;
 }
 
 export function computePairs(r: Obj): Pair[] {
@@ -135,15 +147,18 @@ export function computePairs(r: Obj): Pair[] {
     out.push({ what, unit, ours, oursLabel, pytorch: pt, pytorchLabel: ptLabel, oursAdvantage: ours !== null && pt !== null && pt > 0 ? ours / pt : null });
   const d = sec(r, 'distill');
   const h = d?.headToHead;
-  time('distill to 0.99 agreement (wall, median)', 's', num(h?.ours?.secondsToTarget), 'js-f32 trainer', num(h?.pytorch?.secondsToTarget), 'PyTorch (Adam, eager)');
-  time('distill to 0.99 agreement (CPU, run 1)', 's', num(h?.ours?.runs?.[0]?.cpuSeconds), 'js-f32 trainer', num(h?.pytorch?.runs?.[0]?.cpuSeconds), 'PyTorch');
+  // Results from before the wasm kernels carry no backend: they ran the js-f32 trainer.
+  const trainerBackend = typeof h?.ours?.backend === 'string' ? (h.ours.backend as string) : 'js-f32';
+  time('distill to 0.99 agreement (wall, median)', 's', num(h?.ours?.secondsToTarget), `${trainerBackend} trainer`, num(h?.pytorch?.secondsToTarget), 'PyTorch (Adam, eager)');
+  time('distill to 0.99 agreement (CPU, run 1)', 's', num(h?.ours?.runs?.[0]?.cpuSeconds), `${trainerBackend} trainer`, num(h?.pytorch?.runs?.[0]?.cpuSeconds), 'PyTorch');
   const tp = Array.isArray(d?.throughput) ? (d?.throughput as Obj[]) : [];
   const pt = Array.isArray(d?.pytorchThroughput) ? (d?.pytorchThroughput as Obj[]) : [];
   for (const b of [256, 1024]) {
     const o = tp.find((x) => x.batch === b);
     const p = pt.find((x) => x.batch === b);
-    rate(`training samples/s, batch ${b} (wall)`, 'samples/s', num(o?.samplesPerSecond), 'js-f32', num(p?.samplesPerSecond), 'PyTorch');
-    rate(`training samples/s, batch ${b} (per CPU second)`, 'samples/s', num(o?.samplesPerCpuSecond), 'js-f32', num(p?.samplesPerCpuSecond), 'PyTorch');
+    const ob = typeof o?.backend === 'string' ? (o.backend as string) : 'js-f32';
+    rate(`training samples/s, batch ${b} (wall)`, 'samples/s', num(o?.samplesPerSecond), ob, num(p?.samplesPerSecond), 'PyTorch');
+    rate(`training samples/s, batch ${b} (per CPU second)`, 'samples/s', num(o?.samplesPerCpuSecond), ob, num(p?.samplesPerCpuSecond), 'PyTorch');
   }
   const lat = sec(r, 'latency');
   for (const batch of ['batch1', 'batch32'] as const) {
@@ -255,7 +270,8 @@ export function renderMarkdown(r: Obj): string {
     }
     L.push('| trainer throughput | batch | samples/s (wall) | samples per CPU second |', '| --- | --- | --- | --- |');
     const refBlas = skipText(d.pytorchThroughputReferenceBlas) ? d.pytorchThroughputReferenceBlas : d.pytorchThroughputReferenceBlas?.results;
-    for (const [name, list] of [['ours (js-f32)', d.throughput], [`PyTorch (${pf?.blas ?? '?'})`, d.pytorchThroughput], ['PyTorch (reference BLAS, for comparison)', refBlas]] as const) {
+    const oursBackend = Array.isArray(d.throughput) && typeof d.throughput[0]?.backend === 'string' ? d.throughput[0].backend : 'js-f32';
+    for (const [name, list] of [[`ours (${oursBackend})`, d.throughput], [`PyTorch (${pf?.blas ?? '?'})`, d.pytorchThroughput], ['PyTorch (reference BLAS, for comparison)', refBlas]] as const) {
       if (skipText(list)) L.push(`| ${name} | skipped: ${skipText(list)} | | |`);
       else for (const x of (list ?? []) as Obj[]) L.push(`| ${name} | ${x.batch} | ${f(x.samplesPerSecond, 0)} | ${f(x.samplesPerCpuSecond, 0)} |`);
     }
