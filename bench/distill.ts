@@ -34,6 +34,7 @@ import { encodeNpyArray, guard, median, skip, type BenchContext, type Skipped } 
 const HP = { batch: 256, lr: 1e-2, emaDecay: 0.995, checkEvery: 100, seed: 0 } as const;
 
 export interface HeadToHeadRun {
+  backend: string;
   secondsToTarget: number | null;
   stepsToTarget: number | null;
   steps: number;
@@ -231,8 +232,9 @@ async function oursHeadToHead(ctx: BenchContext, data: Data): Promise<Record<str
       loss: spec.loss,
     }),
   );
-  ctx.log(`  head-to-head (ours): ${runs.map((x) => (x.secondsToTarget === null ? 'not reached' : `${x.secondsToTarget.toFixed(2)} s`)).join(', ')}`);
+  ctx.log(`  head-to-head (ours, ${runs[0].backend}): ${runs.map((x) => (x.secondsToTarget === null ? 'not reached' : `${x.secondsToTarget.toFixed(2)} s`)).join(', ')}`);
   return {
+    backend: first.backend,
     secondsToTarget: median(runs.map((x) => x.secondsToTarget)),
     stepsToTarget: first.stepsToTarget,
     samplesToTarget: first.stepsToTarget === null ? null : first.stepsToTarget * HP.batch,
@@ -293,6 +295,7 @@ function trainOnce(
   }
   const cpu = process.cpuUsage(c0);
   return {
+    backend: trainer.backend,
     secondsToTarget,
     stepsToTarget,
     steps,

@@ -62,7 +62,7 @@ describe('distill on CartPole (online, DAgger)', () => {
     );
     expect(report.loss).toBe('kl');
     expect(report.tau).toBe(0.01); // Q-value teacher: sharp default (Rusu et al.)
-    expect(report.backend).toBe('js-f32');
+    expect(report.backend).toBe('wasm-simd-f32'); // Node >= 20 runs wasm SIMD: the kernels, not the JS fallback
     expect(report.student.params).toBe(4 * 32 + 32 + 32 * 32 + 32 + 32 * 2 + 2);
     expect(report.teacher.params).toBe(10);
     expect(report.curve.length).toBeGreaterThan(1);
@@ -73,7 +73,7 @@ describe('distill on CartPole (online, DAgger)', () => {
     // The student is a valid IR model with the teacher's spaces and a card saying where it came from.
     expect(student.head).toEqual({ kind: 'discrete', output: 'logits', n: 2 });
     expect(student.obsNorm).not.toBeNull();
-    expect(student.card.backend).toBe('js-f32');
+    expect(student.card.backend).toBe('wasm-simd-f32');
     expect((student.card.teacher as { sha256: string }[])[0].sha256).toBe(report.teacher.sha256[0]);
   });
 
@@ -203,7 +203,7 @@ describe('edgedistill distill (CLI)', () => {
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))).toEqual(report);
     const model = await readPolicyFile(join(out, 'policy.json'));
     expect(model.card.loss).toBe('kl');
-    expect(model.card.backend).toBe('js-f32');
+    expect(model.card.backend).toBe('wasm-simd-f32');
     expect((model.card.teacher as { sha256: string }[])[0].sha256).toBe(report.teacher.sha256[0]);
     // onnxruntime on student.onnx agrees with the IR forward pass.
     const ort = await loadTeacher(join(out, 'student.onnx'));

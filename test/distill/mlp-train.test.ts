@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Adam, adamUpdate } from '../../pipeline/src/distill/adam.js';
 import { klDistillLoss, mseLoss } from '../../pipeline/src/distill/losses.js';
-import { MlpTrainer, denseForward, mlpParamCount, reluBits, reluMaskBits, type TrainActivation } from '../../pipeline/src/distill/mlp-train.js';
+import { MlpTrainer, denseForward, mlpParamCount, reluBits, reluMaskBits, type TrainActivation, type TrainerBackend } from '../../pipeline/src/distill/mlp-train.js';
 import { Rng } from '../../pipeline/src/distill/rng.js';
 import { forward } from '../../pipeline/src/ir/forward.js';
 import type { PolicyModel } from '../../pipeline/src/ir/types.js';
 
 const f32 = (a: number[]) => Float32Array.from(a);
+/** MlpTrainer's tests run on both backends: the wasm kernels and the JS reference. */
+const BACKENDS: TrainerBackend[] = ['wasm-simd-f32', 'js-f32'];
 
 describe('denseForward', () => {
   it('matches a hand-computed 2x3 layer with relu, tanh and none', () => {
@@ -24,11 +26,11 @@ describe('denseForward', () => {
     expect(y[2]).toBeCloseTo(Math.tanh(4.5), 6);
   });
 
-  it('agrees with the IR forward pass for odd sizes (tile remainders)', () => {
+  it.each(BACKENDS)('agrees with the IR forward pass for odd sizes (tile remainders, %s)', (backend) => {
     const rng = new Rng(3);
     for (const sizes of [[3, 7, 5, 1], [6, 9, 3], [2, 4, 4, 2], [5, 1, 6]]) {
       const acts: TrainActivation[] = sizes.slice(1).map((_, l) => (l === sizes.length - 2 ? 'none' : l % 2 ? 'tanh' : 'relu'));
-      const net = new MlpTrainer({ sizes, activations: acts }, 8, rng);
+      const net = new MlpTrainer({ sizes, activations: acts }, 8, rng, { backend });
       const model: PolicyModel = {
         envId: null,
         obsDim: sizes[0],
@@ -62,8 +64,11 @@ describe('branch-free relu on float bits', () => {
 describe('MlpTrainer.backward', () => {
   /** Loss as a float64 function of the parameters, through the trainer's own forward. */
   function checkGradients(sizes: number[], acts: TrainActivation[], batch: number, seed: number): void {
+    for (const backend of BACKENDS) checkGradientsOn(backend, sizes, acts, batch, seed);
+  }
+  function checkGradientsOn(backend: TrainerBackend, sizes: number[], acts: TrainActivation[], batch: number, seed: number): void {
     const rng = new Rng(seed);
-    const net = new MlpTrainer({ sizes, activations: acts }, batch, rng);
+    const net = new MlpTrainer({ sizes, activations: acts }, batch, rng, { backend });
     const outDim = sizes[sizes.length - 1];
     const x = Float32Array.from({ length: batch * sizes[0] }, () => rng.uniform(-1, 1));
     const t = Float32Array.from({ length: batch * outDim }, () => rng.uniform(-1, 1));
@@ -83,7 +88,7 @@ describe('MlpTrainer.backward', () => {
       net.params[k] = p0;
       const numeric = (lp - lm) / (2 * h);
       // Central differences are exact for quadratics; relu kinks inside [p-h, p+h] are rare at these scales.
-      expect(Math.abs(numeric - analytic[k]), `param ${k}: numeric ${numeric}, analytic ${analytic[k]}`).toBeLessThan(2e-3 + 2e-2 * Math.abs(numeric));
+      expect(Math.abs(numeric - analytic[k]), `${backend} param ${k}: numeric ${numeric}, analytic ${analytic[k]}`).toBeLessThan(2e-3 + 2e-2 * Math.abs(numeric));
       checked++;
     }
     expect(checked).toBe(mlpParamCount(sizes));
@@ -93,11 +98,11 @@ describe('MlpTrainer.backward', () => {
   it('matches finite differences: relu 4-8-8-2, batch 6', () => checkGradients([4, 8, 8, 2], ['relu', 'relu', 'none'], 6, 2));
   it('matches finite differences: mixed 7-9-3-1, batch 3 (odd tiles)', () => checkGradients([7, 9, 3, 1], ['relu', 'tanh', 'none'], 3, 3));
 
-  it('hand-computed gradient of a 1-1 linear layer', () => {
+  it.each(BACKENDS)('hand-computed gradient of a 1-1 linear layer (%s)', (backend) => {
     // y = w x + b, loss = mean (y - t)^2 over 2 samples; w=2, b=1; x=[1,3], t=[0,0] -> y=[3,7]
     const net = new MlpTrainer({ sizes: [1, 1], activations: ['none'] }, 2, [
       { inDim: 1, outDim: 1, weight: f32([2]), bias: f32([1]), activation: 'none' },
-    ]);
+    ], { backend });
     const y = net.forward(f32([1, 3]), 2);
     const g = new Float32Array(2);
     mseLoss(f32([0, 0]), y, 2, 1, g); // g = [3, 7]

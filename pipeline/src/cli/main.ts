@@ -25,7 +25,7 @@ const COMMANDS: readonly { register(program: Command): void }[] = [
   run, // run: config -> every stage -> report (npm start)
   envs, // envs: list, verify against Gymnasium
   train, // train: teachers (PPO, DQN, SAC on tfjs)
-  distill, // distill: teacher -> small student (DAgger, js-f32 trainer)
+  distill, // distill: teacher -> small student (DAgger, wasm SIMD / js-f32 trainer)
   compress, // compress: prune, share, int8/fp16, fuse students
   exportCmd, // export: artifacts behind the parity gate
   inspect, // inspect: what a model file holds

@@ -4,14 +4,14 @@
  *   2. data: a held-out set of teacher-visited states (never trained on), then DAgger rounds with
  *      beta_i = betaDecay^i (round 0 teacher-driven, later rounds more and more student-driven, all
  *      labelled by the teacher) into one replay buffer; or, offline, recorded states the teacher labels,
- *   3. the student trained with the js-f32 trainer (Adam, minibatches from the buffer),
+ *   3. the student trained with MlpTrainer (wasm SIMD, or js-f32; Adam, minibatches from the buffer),
  *   4. early stop when the held-out target (agreement, or action error) is met and, with an env,
  *      the return retention over the evaluation episodes is met too; else at the budget,
  *   5. the report: returns of teacher, student and a random policy on the same seeds.
  * Anchors: Rusu et al. 2016 (KL to a sharpened teacher), Ross et al. 2011 (DAgger), Czarnecki et
  * al. 2019 (student-driven data).
  */
-import { makeEnv, makeVectorEnv, type BoxSpace, type Space, type VectorEnv } from '@edgedistill/runtime/envs';
+import { makeEnv, makeVectorEnv, type BoxSpace, type EnvOptions, type Space, type VectorEnv } from '@edgedistill/runtime/envs';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import { forward } from '../ir/forward.js';
 import type { PolicyModel } from '../ir/types.js';
@@ -20,13 +20,14 @@ import { writeDistillCheckpoint, type DistillCheckpoint } from './checkpoint.js'
 import { evaluateReturns, randomPolicy, type BatchPolicy, type ReturnSummary } from './evaluate.js';
 import { makeLabeler, makeLabelSpec, type LossName } from './labels.js';
 import { argmaxRow } from './losses.js';
-import { MlpTrainer, mlpParamCount, type TrainActivation } from './mlp-train.js';
+import { defaultTrainerBackend, MlpTrainer, mlpParamCount, type TrainActivation } from './mlp-train.js';
 import { normalizeRows, Objective } from './objective.js';
 import type { Matrix } from './npy.js';
 import { readObservations } from './observations.js';
 import { DistillBuffer } from './replay.js';
 import { Rng } from './rng.js';
 import { collectRollouts, type Labeler, type Labels, type StudentActor } from './rollouts.js';
+import { checkInitStudent, foldNormalization, type InitReport } from './init.js';
 import { defaultHidden, observationStats, studentHead, studentModel } from './student.js';
 import {
   describeTeacher,
@@ -38,7 +39,8 @@ import {
   type TeacherOutput,
 } from './teacher.js';
 
-export const BACKEND = 'js-f32';
+/** The trainer backend distill's MlpTrainers get on this engine (wasm SIMD, or plain JS without it). */
+export const BACKEND = defaultTrainerBackend();
 
 export interface DistillProgress {
   round: number;
@@ -58,6 +60,17 @@ export interface DistillOptions {
   teacherOptions?: OpenTeacherOptions;
   /** Environment id; needed for rollouts and returns. Optional in offline mode. */
   envId?: string | null;
+  /** Environment options (a variant: gravity, pole length, ...) for every env of the run. */
+  envOptions?: EnvOptions;
+  /**
+   * Start the student from these weights (a student of another run, or of the previous interval
+   * of online distillation) instead of a random init. Its sizes and activation are used; its input
+   * normalization is folded into the first layer when the data's statistics differ (an exact
+   * re-parameterization), so step-0 predictions equal the given model's.
+   */
+  initFrom?: PolicyModel | null;
+  /** Name of initFrom in errors and the report (the --init-from path). */
+  initFromName?: string;
   /** Offline mode: recorded states (file path or matrix) labelled by the teacher; no rollouts. */
   observations?: string | Matrix | null;
   /** Student hidden sizes; default: the env's preferred size (32,32 for the built-ins, 64,64 otherwise), smaller if needed to stay <= 10% of the teacher's parameters. */
@@ -158,6 +171,14 @@ export interface DistillReport {
   curve: CurvePoint[];
   /** Set when the run continued from a checkpoint: the round it started again at, and the samples trained before. */
   resumedFrom: { round: number; samples: number } | null;
+  /** Environment options of the run (null: the env's defaults). */
+  envOptions?: EnvOptions | null;
+  /** With initFrom: the starting student before any step (held-out metrics, returns, prediction check). */
+  init?: InitReport | null;
+  /** Online distillation (`train --distill-into`): one entry per interval. */
+  online?: unknown;
+  /** Transfer to a variant (`distill --init-from`): from-init vs from-scratch on the same budget. */
+  transfer?: unknown;
 }
 
 export interface DistillResult {
@@ -222,6 +243,9 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   const seed = opts.seed ?? 0;
   const rng = new Rng(seed);
   const envId = opts.envId ?? null;
+  const envOptions = opts.envOptions;
+  const initFrom = opts.initFrom ?? null;
+  if (initFrom && resume) throw new EdgeDistillError('BAD_ARGUMENT', 'a run resumed from a checkpoint already has its weights; drop --init-from or --resume', { field: '--init-from' });
   const batch = opts.batchSize ?? 256;
   const lr = opts.lr ?? 1e-2;
   const numEnvs = opts.numEnvs ?? 32;
@@ -243,7 +267,7 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   let actionSpace: Space | null = null;
   let maxEpisodeSteps = 1000;
   if (envId !== null) {
-    const env = makeEnv(envId);
+    const env = makeEnv(envId, envOptions);
     obsSpace = env.observationSpace;
     actionSpace = env.actionSpace;
     maxEpisodeSteps = env.maxEpisodeSteps;
@@ -267,16 +291,18 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   const teacherParamCount = tParams.every((p) => p !== null) ? Math.max(...(tParams as number[])) : null;
   // Offline runs without --env still know the task from the teacher's own card, when it has one.
   const taskId = envId ?? teachers[0].model?.envId ?? null;
-  const hidden = opts.hidden ? [...opts.hidden] : defaultHidden(teacherParamCount, obsDim, outDim, taskId);
-  const hiddenAct: TrainActivation = opts.activation ?? 'relu';
+  const initShape = initFrom ? checkInitStudent(initFrom, obsDim, out, opts.initFromName ?? 'the init student', opts.hidden, opts.activation) : null;
+  const hidden = initShape ? initShape.hidden : opts.hidden ? [...opts.hidden] : defaultHidden(teacherParamCount, obsDim, outDim, taskId);
+  const hiddenAct: TrainActivation = initShape ? initShape.activation : (opts.activation ?? 'relu');
   const label = makeLabeler(teachers, spec);
-  const vec: VectorEnv | null = envId !== null && !opts.observations ? makeVectorEnv(envId, numEnvs) : null;
+  const vec: VectorEnv | null = envId !== null && !opts.observations ? makeVectorEnv(envId, numEnvs, envOptions) : null;
   const online = vec !== null;
   // About 16k transitions per round, and at least one full episode per copy (up to 1000 steps).
   const stepsPerRound = opts.stepsPerRound ?? Math.max(Math.min(maxEpisodeSteps, 1000), Math.ceil(16_384 / numEnvs));
   // What a checkpoint must share with this run for a resume to continue it (budgets may change).
   const fingerprint: Record<string, unknown> = {
     env: envId,
+    envOptions: envOptions ?? null,
     mode: opts.observations ? (typeof opts.observations === 'string' ? `offline:${opts.observations}` : 'offline:matrix') : 'online',
     teachers: teachers.map((t) => t.sha256 ?? t.file ?? 'in-memory'),
     loss: spec.loss,
@@ -377,12 +403,16 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     transitions = trainRows;
   }
   if (!resume) timing.data += now() - tData;
-  const norm = resume ? { mean: resume.norm.mean, std: resume.norm.std, clip: null } : observationStats(train.obs, train.size, obsDim);
+  const dataNorm = resume ? { mean: resume.norm.mean, std: resume.norm.std, clip: null } : observationStats(train.obs, train.size, obsDim);
+  // A student given to start from keeps its weights; its normalization moves to the data's
+  // statistics through an exact change of the first layer (kept as is when it clips).
+  const startModel = initFrom ? foldNormalization(initFrom, dataNorm) : null;
+  const norm = startModel?.obsNorm ?? dataNorm;
 
   // 3. Student and optimizer.
   const sizes = [obsDim, ...hidden, outDim];
   const acts: TrainActivation[] = [...hidden.map(() => hiddenAct), 'none'];
-  const trainer = new MlpTrainer({ sizes, activations: acts }, Math.max(batch, numEnvs), rng);
+  const trainer = new MlpTrainer({ sizes, activations: acts }, Math.max(batch, numEnvs), startModel ? startModel.layers : rng);
   const adam = new Adam(trainer.params.length, { lr });
   // Polyak averaging: the student we check and ship is an exponential moving average of the
   // weights, which removes most of the minibatch noise that keeps agreement bouncing near 0.99.
@@ -397,6 +427,9 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   const objective = new Objective(spec);
   const gaussian = objective.gaussian;
   const adamStd = new Adam(objective.studentLogStd.length, { lr });
+  if (startModel?.head.kind === 'continuous' && startModel.head.logStd && startModel.head.logStd.length === objective.studentLogStd.length) {
+    objective.studentLogStd.set(startModel.head.logStd);
+  }
   const head = () => studentHead(spec, gaussian ? objective.studentLogStd : null);
   if (resume) {
     // The trainer's initialization drew from rng; the checkpoint's rng state replaces that.
@@ -429,6 +462,7 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   // Held-out rows, normalized once (the normalization is fixed from here on).
   const H = heldOut.size;
   const xh = new Float32Array(H * obsDim);
+  // normalizeRows does not clip: an init student whose normalization clips is applied by the IR.
   normalizeRows(heldOut.obs, H, obsDim, norm.mean, norm.std, xh);
   const yh = new Float32Array(H * outDim);
   const heldOutMetrics = () => objective.heldOut(averaged.predict(xh, H, yh), heldOut.targets, heldOut.actions, H);
@@ -460,8 +494,8 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     randomReturn = resume.baselines.random as ReturnSummary | null;
   } else if (envId !== null && actionSpace !== null) {
     const space = actionSpace;
-    teacherReturn = await timed('baselines', () => evaluateReturns(envId, async (obs, n) => (await label(obs, n)).actions, episodes, evalSeed));
-    randomReturn = await timed('baselines', () => evaluateReturns(envId, randomPolicy(space, seed + 1), episodes, evalSeed));
+    teacherReturn = await timed('baselines', () => evaluateReturns(envId, async (obs, n) => (await label(obs, n)).actions, episodes, evalSeed, envOptions));
+    randomReturn = await timed('baselines', () => evaluateReturns(envId, randomPolicy(space, seed + 1), episodes, evalSeed, envOptions));
   }
   const retentionOf = (s: ReturnSummary): number | null => {
     if (!teacherReturn || !randomReturn) return null;
@@ -485,11 +519,31 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   let secondsToTarget: number | null = null;
   let samplesToTarget: number | null = null;
   let metrics = heldOutMetrics();
+  let init: InitReport | null = null;
+  if (initFrom && startModel) {
+    // Step 0: the trainer's predictions against the given model's own forward pass on the held-out states.
+    const ref = forward(initFrom, heldOut.obs.subarray(0, H * obsDim), H);
+    const mine = averaged.predict(xh, H, new Float32Array(H * outDim));
+    let maxAbsDiff = 0;
+    for (let k = 0; k < H * outDim; k++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[k] - mine[k]));
+    const initReturn = envId !== null ? await timed('checks', () => evaluateReturns(envId, modelPolicy(initFrom), episodes, evalSeed, envOptions)) : null;
+    init = {
+      from: opts.initFromName ?? null,
+      maxAbsDiffAtStep0: maxAbsDiff,
+      agreement: metrics.agreement,
+      actionError: metrics.actionError,
+      return: initReturn,
+      returnRetention: initReturn ? retentionOf(initReturn) : null,
+      normalizationFolded: startModel.obsNorm !== initFrom.obsNorm,
+    };
+  }
   let bestLoss = resume?.bestLoss ?? Infinity;
   let sinceBest = resume?.sinceBest ?? 0;
   const cardBase = () => ({
     source: 'distill',
     env: envId,
+    ...(envOptions ? { envOptions } : {}),
+    ...(initFrom ? { initFrom: opts.initFromName ?? 'in-memory student' } : {}),
     teacher: teachers.map((t) => ({ file: t.file ?? null, sha256: t.sha256 ?? null })),
     loss: spec.loss,
     tau: out.kind === 'discrete' && spec.loss === 'kl' ? spec.tau : null,
@@ -563,7 +617,7 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
         if (retentionTarget === null) {
           stopReason = 'targets';
         } else {
-          studentReturn = await timed('checks', () => evaluateReturns(envId as string, studentActor, episodes, evalSeed));
+          studentReturn = await timed('checks', () => evaluateReturns(envId as string, studentActor, episodes, evalSeed, envOptions));
           lastRetention = retentionOf(studentReturn);
           curve[curve.length - 1].retention = lastRetention;
           if (lastRetention === null || lastRetention >= retentionTarget) stopReason = 'targets';
@@ -606,7 +660,7 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
   // 5. Report.
   const student = buildStudent();
   if (envId !== null) {
-    studentReturn = await evaluateReturns(envId, modelPolicy(student), episodes, evalSeed);
+    studentReturn = await evaluateReturns(envId, modelPolicy(student), episodes, evalSeed, envOptions);
     lastRetention = retentionOf(studentReturn);
   }
   const sParams = mlpParamCount(sizes);
@@ -657,6 +711,8 @@ async function runDistill(opts: DistillOptions, opened: { dispose?: () => Promis
     backend: BACKEND,
     curve,
     resumedFrom,
+    envOptions: envOptions ?? null,
+    init,
   };
   const card = {
     ...student.card,

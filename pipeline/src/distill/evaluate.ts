@@ -4,7 +4,7 @@
  * policies are scored on the same start states). Only copies still in their first episode are
  * passed to the policy, so a slow teacher (onnxruntime) sees one batched call per step.
  */
-import { makeVectorEnv, type Space } from '@edgedistill/runtime/envs';
+import { makeVectorEnv, type EnvOptions, type Space } from '@edgedistill/runtime/envs';
 import { Rng } from './rng.js';
 
 /** Deterministic batched policy: n observations -> n actions (index for discrete, dim floats each for continuous). */
@@ -31,8 +31,9 @@ export async function evaluateReturns(
   policy: BatchPolicy,
   episodes = 100,
   seedStart = 0,
+  envOptions?: EnvOptions,
 ): Promise<ReturnSummary> {
-  const vec = makeVectorEnv(envId, episodes);
+  const vec = makeVectorEnv(envId, episodes, envOptions);
   const space = vec.singleActionSpace;
   const d = vec.actionDim;
   const obsDim = vec.obsDim;

@@ -22,3 +22,6 @@ export { MlpTrainer, mlpParamCount, denseForward, denseBackward, type TrainActiv
 export { Adam, adamUpdate } from './adam.js';
 export * from './losses.js';
 export { measureTrainerThroughput, type ThroughputResult } from './throughput.js';
+export { loadInitStudent, checkInitStudent, foldNormalization, INIT_FLAG, type InitReport } from './init.js';
+export { OnlineDistiller, type OnlineDistillOptions, type OnlineInterval, type OnlineSummary } from './online.js';
+export { transferStudent, verdict as transferVerdict, type TransferOptions, type TransferResult, type TransferSection, type TransferSide, type FinetuneReport } from './transfer.js';

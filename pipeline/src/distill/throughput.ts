@@ -5,7 +5,7 @@
  */
 import { Adam } from './adam.js';
 import { klFromProbs, softmaxRows } from './losses.js';
-import { MlpTrainer, type TrainActivation } from './mlp-train.js';
+import { MlpTrainer, type MlpTrainerOptions, type TrainActivation } from './mlp-train.js';
 import { DistillBuffer } from './replay.js';
 import { Rng } from './rng.js';
 
@@ -21,10 +21,10 @@ export interface ThroughputResult {
   backend: string;
 }
 
-export function measureTrainerThroughput(sizes: number[], batch: number, minSeconds = 1, seed = 0): ThroughputResult {
+export function measureTrainerThroughput(sizes: number[], batch: number, minSeconds = 1, seed = 0, opts: MlpTrainerOptions = {}): ThroughputResult {
   const rng = new Rng(seed);
   const acts: TrainActivation[] = sizes.slice(1).map((_, l) => (l === sizes.length - 2 ? 'none' : 'relu'));
-  const net = new MlpTrainer({ sizes, activations: acts }, batch, rng);
+  const net = new MlpTrainer({ sizes, activations: acts }, batch, rng, opts);
   const adam = new Adam(net.params.length, { lr: 1e-3 });
   const inDim = sizes[0];
   const outDim = sizes[sizes.length - 1];
@@ -65,6 +65,6 @@ export function measureTrainerThroughput(sizes: number[], batch: number, minSeco
     seconds,
     samplesPerSecond: (steps * batch) / seconds,
     samplesPerCpuSecond: (steps * batch) / ((cpu.user + cpu.system) / 1e6),
-    backend: 'js-f32',
+    backend: net.backend,
   };
 }

@@ -66,7 +66,7 @@ export const DQN_DEFAULTS: DqnHyper = {
 
 export async function trainDqn(opts: RunOptions, hp: DqnHyper): Promise<TrainOutput> {
   const rng = new Rng(opts.seed);
-  const pool = new EnvPool(opts.envId, 1, opts.seed);
+  const pool = new EnvPool(opts.envId, 1, opts.seed, opts.envOptions);
   const env = pool.env;
   const space = env.actionSpace;
   if (space.kind !== 'discrete') {
@@ -148,7 +148,7 @@ export async function trainDqn(opts: RunOptions, hp: DqnHyper): Promise<TrainOut
       ctx.metrics(step, { 'charts/epsilon': eps, 'charts/SPS': step / ctx.elapsedSec() });
       lossSum = qSum = lossN = 0;
     }
-    if (step % 100 === 0 || step === hp.totalSteps) ctx.tick(step, snapshot);
+    if (step % 100 === 0 || step === hp.totalSteps) await ctx.tick(step, snapshot);
   }
 
   ctx.close();

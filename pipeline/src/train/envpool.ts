@@ -5,7 +5,7 @@
  * Env i is first reset with seed + i; later resets continue each env's own random stream.
  */
 import { makeEnv } from '@edgedistill/runtime/envs';
-import type { Env } from '@edgedistill/runtime/envs';
+import type { Env, EnvOptions } from '@edgedistill/runtime/envs';
 
 export interface PoolStep {
   /** Observations to act on next (after auto-reset), N x obsDim. */
@@ -27,8 +27,8 @@ export class EnvPool {
   private epRet: Float64Array;
   private epLen: Int32Array;
 
-  constructor(readonly envId: string, n: number, seed: number) {
-    this.envs = Array.from({ length: n }, () => makeEnv(envId));
+  constructor(readonly envId: string, n: number, seed: number, envOptions?: EnvOptions) {
+    this.envs = Array.from({ length: n }, () => makeEnv(envId, envOptions));
     this.n = n;
     this.obsDim = this.envs[0].observationSpace.shape.reduce((a, b) => a * b, 1);
     this.obs = new Float32Array(n * this.obsDim);

@@ -2,7 +2,7 @@
  * Deterministic evaluation of an IR policy (argmax, or the squashed mean): episode e is reset with
  * seed seed0 + e, so every teacher is scored on the same start states.
  */
-import { makeEnv } from '@edgedistill/runtime/envs';
+import { makeEnv, type EnvOptions } from '@edgedistill/runtime/envs';
 import { act } from '../ir/forward.js';
 import type { PolicyModel } from '../ir/types.js';
 
@@ -36,8 +36,14 @@ export function returnStats(returns: readonly number[], seedStart: number): Retu
   };
 }
 
-export function evaluatePolicy(model: PolicyModel, envId: string, episodes = 100, seedStart = 0): { stats: ReturnStats; returns: number[] } {
-  const env = makeEnv(envId);
+export function evaluatePolicy(
+  model: PolicyModel,
+  envId: string,
+  episodes = 100,
+  seedStart = 0,
+  envOptions?: EnvOptions,
+): { stats: ReturnStats; returns: number[] } {
+  const env = makeEnv(envId, envOptions);
   const returns: number[] = [];
   for (let e = 0; e < episodes; e++) {
     let obs = env.reset({ seed: seedStart + e }).obs;

@@ -146,6 +146,17 @@ export function toDenseLayers(m: Mlp, lastRows?: [number, number]): DenseLayer[]
   });
 }
 
+/** An MLP whose variables start from the IR's dense layers (weights [out][in] transposed to [in][out]). */
+export function mlpFromDense(layers: readonly DenseLayer[]): Mlp {
+  return {
+    layers: layers.map((l) => ({
+      w: tf.variable(tf.tensor2d(transpose(l.weight, l.outDim, l.inDim), [l.inDim, l.outDim])),
+      b: tf.variable(tf.tensor1d(Float32Array.from(l.bias))),
+      act: l.activation,
+    })),
+  };
+}
+
 /** Runs a batch of rows through the network and returns the output rows (no gradient). */
 export function predict(m: Mlp, x: Float32Array, rows: number): Float32Array {
   const inDim = m.layers[0].w.shape[0];

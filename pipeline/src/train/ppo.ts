@@ -21,7 +21,8 @@ import {
   normalizeObs,
   valueLoss,
 } from './math.js';
-import { type Mlp, forward, makeMlp, parameterCount, predict, toDenseLayers, variables } from './nn.js';
+import { EdgeDistillError } from '@edgedistill/runtime/errors';
+import { type Mlp, forward, makeMlp, mlpFromDense, parameterCount, predict, toDenseLayers, variables } from './nn.js';
 import { Rng } from './rng.js';
 import { RunContext, type RunOptions, type TrainOutput } from './run.js';
 import { tf } from './backend.js';
@@ -106,7 +107,7 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
 
   // Seeding: one JS stream for sampling/init; env i reset with seed + i.
   const rng = new Rng(opts.seed);
-  const pool = new EnvPool(opts.envId, hp.numEnvs, opts.seed);
+  const pool = new EnvPool(opts.envId, hp.numEnvs, opts.seed, opts.envOptions);
   const env = pool.env;
   const obsDim = pool.obsDim;
   const space = env.actionSpace;
@@ -116,9 +117,14 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
 
   // Networks: CleanRL's orthogonal init (sqrt 2 hidden, 0.01 policy head, 1 value head).
   const init = (outGain: number) => ({ kind: 'orthogonal' as const, hiddenGain: Math.SQRT2, outGain });
-  const actor: Mlp = makeMlp([obsDim, ...opts.hidden, nOut], hp.activation, init(0.01), rng);
+  // Fine-tuning starts the actor from a student's weights; its input normalization stays fixed.
+  const start = opts.initActor ?? null;
+  if (start) checkInitActor(start, obsDim, space, opts.envId);
+  const fixedNorm = start?.obsNorm ?? null;
+  const actor: Mlp = start ? mlpFromDense(start.layers) : makeMlp([obsDim, ...opts.hidden, nOut], hp.activation, init(0.01), rng);
   const critic: Mlp = makeMlp([obsDim, ...hp.criticHidden, 1], hp.activation, init(1), rng);
-  const logStd = tf.variable(tf.fill([actDim], hp.logStdInit));
+  const startLogStd = start?.head.kind === 'continuous' ? start.head.logStd : undefined;
+  const logStd = startLogStd ? tf.variable(tf.tensor1d(Float32Array.from(startLogStd))) : tf.variable(tf.fill([actDim], hp.logStdInit));
   const trainVars = [...variables(actor), ...variables(critic), ...(discrete ? [] : [logStd])];
   const optimizer = tf.train.adam(hp.learningRate, 0.9, 0.999, 1e-5);
   const obsRms = new RunningMeanStd(obsDim);
@@ -126,12 +132,20 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
   const discounted = new Float64Array(hp.numEnvs);
 
   const normObs = (raw: Float32Array): Float32Array =>
-    hp.normObs ? normalizeObs(raw, obsRms.mean, obsRms.std(), hp.obsClip) : raw;
+    fixedNorm
+      ? normalizeObs(raw, fixedNorm.mean, fixedNorm.std, fixedNorm.clip)
+      : hp.normObs
+        ? normalizeObs(raw, obsRms.mean, obsRms.std(), hp.obsClip)
+        : raw;
 
   const snapshot = (): PolicyModel => ({
     envId: opts.envId,
     obsDim,
-    obsNorm: hp.normObs ? { mean: Float32Array.from(obsRms.mean), std: obsRms.std(), clip: hp.obsClip } : null,
+    obsNorm: fixedNorm
+      ? { mean: Float32Array.from(fixedNorm.mean), std: Float32Array.from(fixedNorm.std), clip: fixedNorm.clip }
+      : hp.normObs
+        ? { mean: Float32Array.from(obsRms.mean), std: obsRms.std(), clip: hp.obsClip }
+        : null,
     layers: toDenseLayers(actor),
     head:
       space.kind === 'discrete'
@@ -144,7 +158,7 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
             high: Float32Array.from(space.high),
             logStd: Float32Array.from(logStd.dataSync()),
           },
-    card: { algorithm: 'ppo' },
+    card: { algorithm: 'ppo', ...(start ? { finetunedFrom: start.card?.file ?? start.card?.source ?? 'student' } : {}) },
   });
 
   // Rollout storage, index t * numEnvs + i.
@@ -307,7 +321,7 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
       'losses/explained_variance': explainedVariance(valBuf, returns),
       'charts/SPS': step / ctx.elapsedSec(),
     });
-    ctx.tick(step, snapshot);
+    await ctx.tick(step, snapshot);
   }
 
   ctx.close();
@@ -317,7 +331,12 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
     model: chosen.model,
     selected: chosen.selected,
     algorithm: 'ppo',
-    hyperParameters: { ...hp, hidden: opts.hidden, actorParameters: parameterCount(actor) },
+    hyperParameters: {
+      ...hp,
+      hidden: start ? start.layers.slice(0, -1).map((l) => l.outDim) : opts.hidden,
+      actorParameters: parameterCount(actor),
+      ...(start ? { initActor: true } : {}),
+    },
     envSteps: step,
     wallTimeSec: wall,
     episodes: ctx.episodes,
@@ -327,6 +346,31 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
   };
   optimizer.dispose();
   return output;
+}
+
+/** A student to fine-tune must fit the env: same observation size, and a head PPO can sample from. */
+function checkInitActor(m: PolicyModel, obsDim: number, space: import('@edgedistill/runtime/envs').Space, envId: string): void {
+  const file = typeof m.card?.file === 'string' ? m.card.file : undefined;
+  const field = '--init-from';
+  if (m.obsDim !== obsDim) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `the student takes ${m.obsDim} observation values but ${envId} gives ${obsDim}`, { file, field });
+  }
+  if (space.kind === 'discrete') {
+    if (m.head.kind !== 'discrete' || m.head.n !== space.n) {
+      throw new EdgeDistillError('BAD_ARGUMENT', `the student's head (${m.head.kind === 'discrete' ? `${m.head.n} discrete actions` : 'continuous'}) does not fit ${envId}'s ${space.n} discrete actions`, { file, field });
+    }
+  } else {
+    if (m.head.kind !== 'continuous' || m.head.dim !== space.low.length) {
+      throw new EdgeDistillError('BAD_ARGUMENT', `the student's head does not fit ${envId}'s ${space.low.length}-dimensional continuous actions`, { file, field });
+    }
+    if (m.head.squash !== 'none') {
+      throw new EdgeDistillError('UNSUPPORTED', `PPO fine-tuning samples around an unsquashed mean; this student squashes its actions (${m.head.squash})`, {
+        file,
+        field,
+        suggestion: 'adapt it from the variant\'s teacher instead (--teacher)',
+      });
+    }
+  }
 }
 
 /** Samples from softmax(logits); returns the index and its log probability. */

@@ -6,6 +6,7 @@
 import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
+import type { EnvOptions } from '@edgedistill/runtime/envs';
 import type { PolicyModel } from '../ir/types.js';
 import { policyToText } from '../ir/serialize.js';
 import type { BackendInfo } from './backend.js';
@@ -34,6 +35,18 @@ export interface RunOptions {
    */
   evalEvery: number;
   selectEpisodes: number;
+  /** Environment options (gravity, pole length, ...) for every env the run builds. */
+  envOptions?: EnvOptions;
+  /**
+   * Start the actor from these weights instead of a fresh init (PPO only: fine-tuning a student).
+   * Its obsNorm is kept fixed and applied to actor and critic inputs.
+   */
+  initActor?: PolicyModel | null;
+  /**
+   * Called every `every` env steps with the current policy (online distillation); training waits
+   * for it. The returned text, if any, shows on the progress bar / log.
+   */
+  onInterval?: { every: number; run: (step: number, model: PolicyModel) => Promise<string | void> } | null;
 }
 
 /** Reset seeds of the model-selection episodes; disjoint from the reporting seeds 0..99. */
@@ -79,6 +92,8 @@ export class RunContext {
   private lastCheckpoint = 0;
   private lastMetrics: Record<string, number> = {};
   private lastEval = 0;
+  private lastInterval = 0;
+  private intervalNote = '-';
   private evaluations = 0;
   private best: { model: PolicyModel; step: number; mean: number } | null = null;
 
@@ -87,10 +102,14 @@ export class RunContext {
     opts.log?.(`${opts.envId}: ${totalSteps} env steps, seed ${opts.seed}, backend ${opts.backend.description}`);
     if (opts.progress && process.stderr.isTTY) {
       this.bar = new cliProgress.SingleBar(
-        { format: '{bar} {value}/{total} steps | return {ret} | {sps} steps/s | eta {eta_formatted}', stream: process.stderr, hideCursor: true },
+        {
+          format: `{bar} {value}/{total} steps | return {ret} | {sps} steps/s | eta {eta_formatted}${opts.onInterval ? ' | student {stu}' : ''}`,
+          stream: process.stderr,
+          hideCursor: true,
+        },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(totalSteps, 0, { ret: '-', sps: '-' });
+      this.bar.start(totalSteps, 0, { ret: '-', sps: '-', stu: '-' });
     }
   }
 
@@ -118,10 +137,10 @@ export class RunContext {
   }
 
   /** Called once per loop iteration with the env steps done so far. */
-  tick(step: number, snapshot: () => PolicyModel): void {
+  async tick(step: number, snapshot: () => PolicyModel): Promise<void> {
     const sps = Math.round(step / Math.max(this.elapsedSec(), 1e-9));
     const rr = this.recentReturn();
-    this.bar?.update(step, { ret: rr === null ? '-' : rr.toFixed(1), sps });
+    this.bar?.update(step, { ret: rr === null ? '-' : rr.toFixed(1), sps, stu: this.intervalNote });
     const now = performance.now();
     if (this.opts.log && now - this.lastLog > this.opts.logEverySec * 1000) {
       this.lastLog = now;
@@ -142,6 +161,16 @@ export class RunContext {
       this.lastCheckpoint = step;
       this.checkpoint(snapshot(), step);
     }
+    const iv = this.opts.onInterval;
+    if (iv && iv.every > 0 && step - this.lastInterval >= iv.every) {
+      this.lastInterval = step;
+      const note = await iv.run(step, snapshot());
+      if (note) {
+        this.intervalNote = note;
+        this.bar?.update(step, { stu: note });
+        this.opts.log?.(`step ${step}: ${note}`);
+      }
+    }
   }
 
   checkpoint(model: PolicyModel, step: number): void {
@@ -150,7 +179,7 @@ export class RunContext {
   }
 
   private select(model: PolicyModel, step: number): void {
-    const { stats } = evaluatePolicy(model, this.opts.envId, this.opts.selectEpisodes, SELECT_SEED_START);
+    const { stats } = evaluatePolicy(model, this.opts.envId, this.opts.selectEpisodes, SELECT_SEED_START, this.opts.envOptions);
     this.evaluations++;
     this.metrics(step, { 'eval/mean_return': stats.mean });
     this.opts.log?.(`eval at step ${step}: mean return ${stats.mean.toFixed(2)} over ${stats.episodes} episodes`);

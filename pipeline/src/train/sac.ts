@@ -80,7 +80,7 @@ export const SAC_DEFAULTS: SacHyper = {
 
 export async function trainSac(opts: RunOptions, hp: SacHyper): Promise<TrainOutput> {
   const rng = new Rng(opts.seed);
-  const pool = new EnvPool(opts.envId, 1, opts.seed);
+  const pool = new EnvPool(opts.envId, 1, opts.seed, opts.envOptions);
   const env = pool.env;
   const space = env.actionSpace;
   if (space.kind !== 'box') {
@@ -253,7 +253,7 @@ export async function trainSac(opts: RunOptions, hp: SacHyper): Promise<TrainOut
       });
       acc.qf = acc.actor = acc.alphaLoss = acc.n = acc.na = 0;
     }
-    if (step % 100 === 0 || step === hp.totalSteps) ctx.tick(step, snapshot);
+    if (step % 100 === 0 || step === hp.totalSteps) await ctx.tick(step, snapshot);
   }
 
   ctx.close();
