@@ -39,7 +39,12 @@ describe('compress (library)', () => {
     const r = await compress({ policy: student, teacher, prune: { kind: 'structured', fraction: 0.75 }, quantize: 'int8', ...fast });
     const steps = r.report.steps.map((s) => s.step);
     expect(steps.slice(0, 2)).toEqual(['student', 'structured']);
-    expect(steps.filter((s) => s === 'int8-ptq').length).toBe(3); // min-max, percentile, equalized
+    // min-max, percentile, equalized with an 8-bit input; the same with a 12-bit input only when those miss the targets.
+    const ptq = r.report.steps.filter((s) => s.step === 'int8-ptq');
+    expect(ptq.filter((s) => s.details.inputBits === 8).length).toBe(3);
+    const met8 = ptq.some((s) => s.details.inputBits === 8 && s.targetsMet);
+    expect(ptq.filter((s) => s.details.inputBits === 12).length).toBe(met8 ? 0 : 3);
+    expect(ptq.length).toBe(met8 ? 3 : 6);
     const [s0, s1] = r.report.steps;
     expect(s0.agreement).toBe(1);
     expect(s0.returnRetention).toBe(1);
@@ -60,7 +65,11 @@ describe('compress (library)', () => {
     expect(heldOutMetrics(ctx, { kind: 'int8', qp: q }).agreement).toBe(row.agreement);
     expect(row.bytes.format).toBe('int8');
     expect(row.bytes.raw).toBeLessThan(s1.bytes.raw);
-    expect(r.model.card.compress).toMatchObject({ hidden: [2, 2], semantics: 'int8' });
+    expect(r.model.card.compress).toMatchObject({ hidden: [2, 2], semantics: 'int8', int8: { inputBits: q.inputBits ?? 8 } });
+    // policy.json is the float model policy-int8.json was quantized from.
+    const chosen = r.report.steps[r.report.final.int8!];
+    expect(chosen.details.inputBits).toBe(q.inputBits ?? 8);
+    expect(r.model.layers.map((l) => Array.from(l.weight))).toEqual(q.model.layers.map((l) => Array.from(l.weight)));
   });
 
   it('unstructured pruning + weight sharing: sparsity and codebooks survive fine-tuning, bytes shrink', async () => {
@@ -138,6 +147,9 @@ describe('edgedistill compress (CLI)', () => {
     expect(b.json.file).toBe(join(dir, 'nope', 'policy.json'));
     const c = await fail(['--policy', join(dir, 'student'), '--quantize', 'int4']);
     expect(c.json.field).toBe('--quantize');
+    const d = await fail(['--policy', join(dir, 'student'), '--quantize', 'int8', '--input-bits', '10']);
+    expect(d.code).toBe(2);
+    expect(d.json.field).toBe('--input-bits');
     expect(existsSync(out)).toBe(false);
   }, 120_000);
 });

@@ -10,6 +10,7 @@ import { forward } from '../../pipeline/src/ir/forward.js';
 import type { PolicyModel } from '../../pipeline/src/ir/types.js';
 import { policyToOnnx } from '../../pipeline/src/onnx/write.js';
 import { forwardInt8, quantizePolicy, type QuantizedPolicy } from '../../pipeline/src/quant/index.js';
+import { quantizePolicyCalibrated } from '../../pipeline/src/quant/calibrate-percentile.js';
 import { quantizedToOnnx } from '../../pipeline/src/export/onnx-int8.js';
 import { cartpoleGolden, cartpoleStudent, diffCount, maxAbs, runOrt, shapes } from './helpers.js';
 
@@ -45,6 +46,8 @@ describe('onnxruntime-web (wasm, 1 thread)', () => {
   it('int8 ONNX: bit for bit forwardInt8 and onnxruntime-node (discrete heads)', async () => {
     const cases = [
       { model: student, qp, obs: golden },
+      // A 12-bit quantized observation (Round / Clip and a float Gemm over integers for the first layer).
+      { model: student, qp: quantizePolicyCalibrated(student, await cartpoleGolden(1000, 1000), { inputBits: 12 }), obs: golden },
       ...shapes()
         .filter((s) => s.model.head.kind === 'discrete')
         .map((s) => ({ model: s.model, qp: quantizePolicy(s.model, s.obs(500, 1)), obs: s.obs(N, 2) })),

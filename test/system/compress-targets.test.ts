@@ -2,11 +2,13 @@
  * Compression targets on the shipped teachers (slow: each teacher is distilled first).
  * - Every shipped teacher: distill (defaults) + int8 keeps returnRetention >= 0.99, and agreement
  *   >= 0.99 on discrete actions, both computed with forwardInt8 (integer semantics).
- *   Known failure (measured, linux x64, 2 cores): CartPole-v1's int8 agreement stays at 0.90-0.94
- *   (retention 1.0). The shipped PPO teacher balances on its decision boundary, so many visited
- *   states are within one int8 input step of it: even the best possible function of the int8 input
- *   (the majority teacher action per input grid cell, fitted on the held-out states themselves)
- *   agrees on only 0.964 (min-max input range) to 0.988 (per-dimension p99 ranges) of them.
+ *   CartPole-v1 needs a 12-bit quantized observation (QuantizedPolicy.inputBits, chosen by compress
+ *   when 8-bit PTQ misses): the shipped PPO teacher balances on its decision boundary, so many visited
+ *   states are within one int8 input step of it, and even the best possible function of an 8-bit
+ *   input agrees on only 0.964-0.988 of them. Measured (linux x64, 2 cores): 8-bit PTQ 0.90-0.92,
+ *   8-bit QAT 0.94; 12-bit PTQ 0.97, 12-bit QAT 0.991 (retention 1.0; other QAT budgets 0.988-0.990:
+ *   the margin is thin). Other teachers get a 12-bit
+ *   input only where their 8-bit PTQ misses the targets.
  * - CartPole-v1 and Acrobot-v1: --auto-shrink with int8 reaches <= 2% of the teacher's parameters
  *   with returnRetention >= 0.99 (the target the search is judged on here is retention: int8
  *   agreement is reported, see the compress report's rows).
@@ -69,14 +71,13 @@ describe.each(shipped)('%s: distill + int8', (dir) => {
     expect(r.quantized).not.toBeNull();
     expect(row.returnRetention).toBeGreaterThanOrEqual(0.99);
     if (makeEnv(envOf(dir)).actionSpace.kind !== 'discrete') return;
-    if (dir === 'cartpole-v1') {
-      // The one target not met (see the header): the report must say so, not hide it, and the
-      // figure must stay where it was measured so a regression still fails here.
-      expect(row.agreement).toBeGreaterThanOrEqual(0.88);
-      if ((row.agreement ?? 0) < 0.99) expect(row.targetsMet).toBe(false);
-    } else {
-      expect(row.agreement).toBeGreaterThanOrEqual(0.99);
-    }
+    expect(row.agreement).toBeGreaterThanOrEqual(0.99);
+    expect(row.targetsMet).toBe(true);
+    // The scheme is visible in the report, the int8 IR and the card.
+    const bits = r.quantized!.inputBits ?? 8;
+    expect(row.details.inputBits).toBe(bits);
+    expect((r.model.card.compress as { int8: { inputBits: number } }).int8.inputBits).toBe(bits);
+    if (dir === 'cartpole-v1') expect(bits).toBe(12);
   });
 });
 

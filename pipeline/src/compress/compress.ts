@@ -57,6 +57,8 @@ export interface CompressOptions {
   autoShrink?: boolean | AutoShrinkOptions;
   /** Quantization-aware fine-tuning even when PTQ meets the targets. */
   qat?: boolean;
+  /** int8 input bits: 'auto' (default: 12 when 8-bit PTQ misses the targets and the model allows), 8 or 12. */
+  inputBits?: 'auto' | 8 | 12;
   percentile?: number;
   outputMargin?: number;
   targets?: { agreement?: number; retention?: number };
@@ -144,12 +146,12 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
   floatRow(members.length > 1 ? 'fusion' : 'student', label0, current, await evaluateCandidate(ctx, { kind: 'float', model: current }), {
     details: members.length > 1 ? { members: members.map((m) => ({ hidden: hiddenOf(m), params: paramCount(m) })) } : { source: o.source ?? null },
   }, t);
-  /** Index of the row whose model is `current` (what OUT/policy.json will hold). */
+  /** Index of the last float row (OUT/policy.json holds its model; with int8, the float weights the int8 row came from). */
   let floatRowIndex = 0;
   let params: LayerParam[] | null = null;
   let int8Pre: { model: PolicyModel; outcome: Int8Outcome } | null = null;
   const wantInt8 = o.quantize === 'int8';
-  const int8Options = { qat: o.qat ? ('always' as const) : ('auto' as const), percentile: o.percentile, outputMargin: o.outputMargin };
+  const int8Options = { qat: o.qat ? ('always' as const) : ('auto' as const), percentile: o.percentile, outputMargin: o.outputMargin, inputBits: o.inputBits };
 
   // 1. Structured pruning / auto-shrink.
   if (o.autoShrink) {
@@ -295,6 +297,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
         eval: tr.eval,
         finetune: tr.finetune,
         details: {
+          inputBits: tr.inputBits,
           calibration: tr.method,
           percentile: tr.method === 'percentile' ? tr.ranges.percentile : null,
           outputMargin: tr.ranges.outputMargin,
@@ -307,7 +310,11 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
       if (kept) int8Row = rows.length - 1;
     }
     quantized = outcome.chosen.qp;
-    if (outcome.chosen.qat) notes.push('int8 came from quantization-aware fine-tuning: policy-int8.json holds those integers; policy.json keeps the float student before QAT');
+    // policy.json holds the float weights policy-int8.json was quantized from (QAT-trained, or
+    // range-equalized: the same function), so the export's parity gate compares int8 with its source.
+    current = outcome.chosen.float;
+    if (outcome.chosen.qat) notes.push('int8 came from quantization-aware fine-tuning: policy-int8.json holds those integers; policy.json holds the fine-tuned float weights they were quantized from');
+    if (outcome.chosen.inputBits !== 8) notes.push(`int8 with a ${outcome.chosen.inputBits}-bit quantized observation: 8-bit input quantization missed the targets; the first layer keeps int8 weights, every later layer is int8 as usual`);
   } else if (o.quantize === 'fp16') {
     t = performance.now();
     const r = roundModelToFloat16(current);
@@ -346,6 +353,17 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
         actionError: finalRow.actionError,
         returnRetention: finalRow.returnRetention,
         semantics: finalRow.semantics,
+        ...(quantized
+          ? {
+              int8: {
+                scheme: (quantized.inputBits ?? 8) === 8 ? 'int8' : `int8, ${quantized.inputBits}-bit input`,
+                inputBits: quantized.inputBits ?? 8,
+                weights: 'int8 per output channel (symmetric)',
+                activations: 'int8 per tensor (asymmetric)',
+                qat: rows[int8Row!].step === 'int8-qat',
+              },
+            }
+          : {}),
       },
     },
   };

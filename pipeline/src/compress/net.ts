@@ -13,7 +13,7 @@
 import { denseBackward, denseForward } from '../distill/index.js';
 import type { Activation, DenseLayer, ObsNormalization, PolicyModel } from '../ir/types.js';
 import { LOGISTIC_OUTPUT, TANH_OUTPUT, type ActivationParams } from '../quant/int8.js';
-import { INT8_MIN } from '../quant/ops/clamp.js';
+import { INT8_MAX, INT8_MIN } from '../quant/ops/clamp.js';
 import { fakeQuantActivations, fakeQuantWeights } from '../quant/fake-quant.js';
 
 export type LayerParam =
@@ -23,6 +23,9 @@ export type LayerParam =
 /** Activation parameters the int8 graph uses: normalized input, and each layer's FC output. */
 export interface FakeQuantSpec {
   input: ActivationParams;
+  /** Saturation bounds of the quantized input (default int8; wider for a wide input). */
+  inputMin?: number;
+  inputMax?: number;
   outputs: readonly ActivationParams[];
 }
 
@@ -132,7 +135,7 @@ export class TunableMlp {
     if (fq) {
       const d = this.L[0].inDim;
       this.xq.set(x.subarray(0, batch * d));
-      fakeQuantActivations(this.xq, batch * d, fq.input, null);
+      fakeQuantActivations(this.xq, batch * d, fq.input, null, fq.inputMin ?? INT8_MIN, fq.inputMax ?? INT8_MAX);
       input = this.xq;
     }
     this.lastX = input;

@@ -26,6 +26,9 @@ export function summarize(returns: readonly number[], seedStart: number): Return
   return { episodes: n, mean, std, min: Math.min(...returns), max: Math.max(...returns), seedStart };
 }
 
+/** Synchronous batched policy (the trainers' in-loop evaluation). */
+export type SyncBatchPolicy = (obs: Float32Array, n: number) => ArrayLike<number>;
+
 export async function evaluateReturns(
   envId: string,
   policy: BatchPolicy,
@@ -33,6 +36,31 @@ export async function evaluateReturns(
   seedStart = 0,
   envOptions?: EnvOptions,
 ): Promise<ReturnSummary> {
+  return summarize(await episodeReturnsAsync(envId, policy, episodes, seedStart, envOptions), seedStart);
+}
+
+/** Every episode's return (in seed order) under an async batched policy. */
+export async function episodeReturnsAsync(envId: string, policy: BatchPolicy, episodes = 100, seedStart = 0, envOptions?: EnvOptions): Promise<number[]> {
+  const loop = episodeLoop(envId, episodes, seedStart, envOptions);
+  let step = loop.next(new Int32Array(0));
+  while (!step.done) step = loop.next(await policy(step.value.obs, step.value.n));
+  return step.value;
+}
+
+/** The same episodes under a synchronous policy (train/evaluate.ts's evaluatePolicy). */
+export function episodeReturnsSync(envId: string, policy: SyncBatchPolicy, episodes = 100, seedStart = 0, envOptions?: EnvOptions): number[] {
+  const loop = episodeLoop(envId, episodes, seedStart, envOptions);
+  let step = loop.next(new Int32Array(0));
+  while (!step.done) step = loop.next(policy(step.value.obs, step.value.n));
+  return step.value;
+}
+
+/**
+ * The evaluation loop, one implementation for the async and the sync driver: yields the packed
+ * observations of the copies still in their first episode, takes their actions back, and returns
+ * every episode's return once all have ended.
+ */
+function* episodeLoop(envId: string, episodes: number, seedStart: number, envOptions?: EnvOptions): Generator<{ obs: Float32Array; n: number }, number[], ArrayLike<number>> {
   const vec = makeVectorEnv(envId, episodes, envOptions);
   const space = vec.singleActionSpace;
   const d = vec.actionDim;
@@ -53,7 +81,7 @@ export async function evaluateReturns(
       for (let i = 0; i < obsDim; i++) packed[m * obsDim + i] = obs[e * obsDim + i];
       m++;
     }
-    const a = await policy(packed.subarray(0, m * obsDim), m);
+    const a = yield { obs: packed.subarray(0, m * obsDim), n: m };
     for (let k = 0; k < m; k++) {
       const e = idx[k];
       if (space.kind === 'discrete') acts[e] = a[k] + start;
@@ -70,7 +98,7 @@ export async function evaluateReturns(
       }
     }
   }
-  return summarize(Array.from(totals), seedStart);
+  return Array.from(totals);
 }
 
 /** Uniform random actions (seeded), the baseline of returnRetention. */

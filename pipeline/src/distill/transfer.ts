@@ -14,7 +14,28 @@ import { evaluateReturns, randomPolicy, type ReturnSummary } from './evaluate.js
 import { INIT_FLAG, loadInitStudent } from './init.js';
 import { openTeacher, type TeacherLike } from './teacher.js';
 
-export type TransferSource = { kind: 'teacher'; teacher: string | TeacherLike } | { kind: 'ppo'; steps: number; hp?: Record<string, unknown> };
+export type TransferSource = { kind: 'teacher'; teacher: string | TeacherLike } | ({ kind: 'ppo' } & PpoFinetuneOptions);
+
+/** PPO fine-tuning (`--finetune ppo`): budget, and what keeps the first updates from undoing the student. */
+export interface PpoFinetuneOptions {
+  /** Env steps of each of the two runs. */
+  steps: number;
+  /** Hyper-parameter overrides of both runs (on top of the env's PPO preset). */
+  hp?: Record<string, unknown>;
+  /** Actor learning rate of the fine-tuned side (default: a tenth of the preset's). The critic keeps the preset's. */
+  finetuneLr?: number;
+  /** Rollouts at the start of fine-tuning that train only the fresh critic (default: 10, at most a quarter of the rollouts). */
+  warmupRollouts?: number;
+  /** Env steps between checkpoint evaluations on the selection seeds (default: a tenth of the budget). */
+  evalEvery?: number;
+  /** Selection episodes per evaluation (reset seeds 10000..; default 20). */
+  selectEpisodes?: number;
+}
+
+/** Defaults of PPO fine-tuning, relative to the env's PPO preset. */
+export const FINETUNE_LR_FACTOR = 0.1;
+export const FINETUNE_WARMUP_ROLLOUTS = 10;
+export const FINETUNE_SELECT_EPISODES = 20;
 
 export interface TransferOptions {
   /** Directory (or policy.json) of the student to start from. */
@@ -43,6 +64,17 @@ export interface TransferSide {
   samplesToTarget: number | null;
   envSteps: number | null;
   wallSeconds: number;
+  /**
+   * PPO: checkpoints evaluated on the selection seeds (the start included, at step 0) and the one
+   * kept (the best; on a tie the earlier), whose return on the reporting seeds is `return`.
+   */
+  selection?: {
+    seedStart: number;
+    episodes: number;
+    every: number;
+    curve: { steps: number; return: number }[];
+    kept: { steps: number; return: number; start: boolean };
+  } | null;
 }
 
 export interface TransferSection {
@@ -56,6 +88,11 @@ export interface TransferSection {
   atStart: { return: ReturnSummary | null; agreement: number | null; actionError: number | null; maxAbsDiffAtStep0: number | null };
   fromInit: TransferSide;
   fromScratch: TransferSide;
+  /** PPO: the settings of each side (the fine-tuned side's actor rate, warm-up and the shared preset). */
+  finetune?: {
+    fromInit: { actorLearningRate: number; criticLearningRate: number; warmupRollouts: number; clipCoef: number };
+    fromScratch: { actorLearningRate: number; criticLearningRate: number; warmupRollouts: number; clipCoef: number };
+  } | null;
   verdict: 'from-init better' | 'from-scratch better' | 'no clear difference';
   reason: string;
 }
@@ -86,6 +123,8 @@ export interface FinetuneReport {
   backend: string;
   hyperParameters: Record<string, unknown>;
   curve: { samples: number; round: number; return: number }[];
+  /** The checkpoints evaluated during PPO and the one kept (see TransferSide.selection). */
+  selection: TransferSide['selection'];
   transfer?: TransferSection;
 }
 
@@ -153,9 +192,10 @@ async function viaTeacher(o: TransferOptions, start: PolicyModel, t: string | Te
   }
 }
 
-async function viaPpo(o: TransferOptions, start: PolicyModel, src: { steps: number; hp?: Record<string, unknown> }, seed: number, episodes: number): Promise<TransferResult> {
+async function viaPpo(o: TransferOptions, start: PolicyModel, src: PpoFinetuneOptions, seed: number, episodes: number): Promise<TransferResult> {
   if (!Number.isInteger(src.steps) || src.steps < 1) throw new EdgeDistillError('BAD_ARGUMENT', `--steps takes a whole number of env steps >= 1, got ${src.steps}`, { field: '--steps' });
-  const { trainTeacher } = await import('../train/index.js');
+  const { trainTeacher, hyperFor } = await import('../train/index.js');
+  const { SELECT_SEED_START } = await import('../train/run.js');
   const { makeEnv } = await import('@edgedistill/runtime/envs');
   const env = makeEnv(o.envId, o.envOptions);
   const hidden = start.layers.slice(0, -1).map((l) => l.outDim);
@@ -169,8 +209,35 @@ async function viaPpo(o: TransferOptions, start: PolicyModel, src: { steps: numb
   if (activation !== 'relu' && activation !== 'tanh') {
     throw new EdgeDistillError('UNSUPPORTED', `PPO fine-tuning needs relu or tanh hidden layers; the student has ${activation}`, { file: o.initFrom, field: INIT_FLAG });
   }
+  const base = { ...(hyperFor('ppo', o.envId) as unknown as Record<string, unknown>), ...(src.hp ?? {}) };
+  const presetLr = Number(base.learningRate);
+  const rollout = Number(base.numEnvs) * Number(base.numSteps);
+  const updates = Math.max(1, Math.floor(src.steps / rollout));
+  const finetuneLr = src.finetuneLr ?? presetLr * FINETUNE_LR_FACTOR;
+  if (!(Number.isFinite(finetuneLr) && finetuneLr >= 0)) throw new EdgeDistillError('BAD_ARGUMENT', `--finetune-lr takes a learning rate >= 0, got ${src.finetuneLr}`, { field: '--finetune-lr' });
+  const warmup = src.warmupRollouts ?? Math.min(FINETUNE_WARMUP_ROLLOUTS, Math.floor(updates / 4));
+  if (!(Number.isInteger(warmup) && warmup >= 0)) throw new EdgeDistillError('BAD_ARGUMENT', `--warmup-rollouts takes a whole number >= 0, got ${src.warmupRollouts}`, { field: '--warmup-rollouts' });
+  if (warmup >= updates) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `--warmup-rollouts ${warmup} leaves no actor update: the budget is ${updates} rollouts of ${rollout} env steps`, {
+      field: '--warmup-rollouts',
+      suggestion: `at most ${updates - 1}, or more --steps`,
+    });
+  }
+  const evalEvery = src.evalEvery ?? Math.max(rollout, Math.round(src.steps / 10));
+  const selectEpisodes = src.selectEpisodes ?? FINETUNE_SELECT_EPISODES;
+  for (const [flag, v] of [['--eval-every', evalEvery], ['--select-episodes', selectEpisodes]] as const) {
+    if (!(Number.isInteger(v) && v >= 1)) throw new EdgeDistillError('BAD_ARGUMENT', `${flag} takes a whole number >= 1, got ${v}`, { field: flag });
+  }
+  // Both sides: the same budget, seed, preset and selection rule (the start of each run is a
+  // checkpoint; the best on the selection seeds is kept). Only the fine-tuned side gets the slower
+  // actor and the critic warm-up, which are about not undoing weights that already work.
+  const settings = {
+    fromInit: { actorLearningRate: finetuneLr, criticLearningRate: presetLr, warmupRollouts: warmup, clipCoef: Number(base.clipCoef) },
+    fromScratch: { actorLearningRate: presetLr, criticLearningRate: presetLr, warmupRollouts: 0, clipCoef: Number(base.clipCoef) },
+  };
   const run = async (initActor: PolicyModel | null) => {
     const t0 = performance.now();
+    const own = initActor ? settings.fromInit : settings.fromScratch;
     const res = await trainTeacher({
       envId: o.envId,
       envOptions: o.envOptions,
@@ -179,22 +246,38 @@ async function viaPpo(o: TransferOptions, start: PolicyModel, src: { steps: numb
       steps: src.steps,
       hidden,
       outDir: null,
-      hp: { ...(src.hp ?? {}), activation },
+      hp: { ...(src.hp ?? {}), activation, ...(initActor ? { actorLearningRate: own.actorLearningRate, warmupRollouts: own.warmupRollouts } : {}) },
       evalEpisodes: episodes,
+      evalEvery,
+      selectEpisodes,
+      selectAtStart: true,
       initActor: initActor ? { ...initActor, card: { ...initActor.card, file: o.initFrom } } : null,
       log: o.log ?? null,
       logEverySec: 30,
     });
     return { res, seconds: (performance.now() - t0) / 1000 };
   };
+  const toSummary = (s: { episodes: number; mean: number; std: number; min: number; max: number; seedStart: number } | null): ReturnSummary | null =>
+    s ? { episodes: s.episodes, mean: s.mean, std: s.std, min: s.min, max: s.max, seedStart: s.seedStart } : null;
+  // The starting student first: it is what fine-tuning has to beat.
+  const atStartReturn = await evaluateReturns(o.envId, policyOf(start), episodes, 0, o.envOptions);
+  o.log?.(`the starting student on ${o.envId}: mean return ${atStartReturn.mean.toFixed(2)} over ${episodes} episodes`);
   const a = await run(start);
   o.onProgress?.('from-init', { steps: a.res.training.envSteps });
   const b = await run(null);
   o.onProgress?.('from-scratch', { steps: b.res.training.envSteps });
-  const toSummary = (s: { episodes: number; mean: number; std: number; min: number; max: number; seedStart: number } | null): ReturnSummary | null =>
-    s ? { episodes: s.episodes, mean: s.mean, std: s.std, min: s.min, max: s.max, seedStart: s.seedStart } : null;
-  const atStartReturn = await evaluateReturns(o.envId, policyOf(start), episodes, 0, o.envOptions);
   const randomReturn = await evaluateReturns(o.envId, randomPolicy(env.actionSpace, seed + 1), episodes, 0, o.envOptions);
+  const selectionOf = (x: typeof a): TransferSide['selection'] => {
+    const sel = x.res.training.selected;
+    if (!sel) return null;
+    return {
+      seedStart: SELECT_SEED_START,
+      episodes: sel.episodes,
+      every: evalEvery,
+      curve: sel.curve.map((c) => ({ steps: c.step, return: c.meanReturn })),
+      kept: { steps: sel.step, return: sel.meanReturn, start: sel.step === 0 },
+    };
+  };
   const side = (x: typeof a): TransferSide => ({
     return: toSummary(x.res.evaluation),
     agreement: null,
@@ -205,6 +288,7 @@ async function viaPpo(o: TransferOptions, start: PolicyModel, src: { steps: numb
     samplesToTarget: null,
     envSteps: x.res.training.envSteps,
     wallSeconds: x.seconds,
+    selection: selectionOf(x),
   });
   const fromInit = side(a);
   const fromScratch = side(b);
@@ -218,6 +302,7 @@ async function viaPpo(o: TransferOptions, start: PolicyModel, src: { steps: numb
     atStart: { return: atStartReturn, agreement: null, actionError: null, maxAbsDiffAtStep0: null },
     fromInit,
     fromScratch,
+    finetune: settings,
     ...verdict(fromInit, fromScratch),
   };
   const reportOf = (x: typeof a, modelCard: Record<string, unknown>): FinetuneReport => ({
@@ -237,6 +322,7 @@ async function viaPpo(o: TransferOptions, start: PolicyModel, src: { steps: numb
     backend: String(modelCard.backend ?? ''),
     hyperParameters: x.res.training.hyperParameters,
     curve: [],
+    selection: selectionOf(x),
   });
   const studentOf = (x: typeof a, from: string | null): PolicyModel => ({
     ...x.res.model,
@@ -249,6 +335,7 @@ async function viaPpo(o: TransferOptions, start: PolicyModel, src: { steps: numb
       seed,
       backend: x.res.card.backend,
       evaluation: x.res.evaluation ? toSummary(x.res.evaluation) : null,
+      selection: selectionOf(x),
     },
   });
   return {

@@ -7,7 +7,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
-import { makeEnv } from '@edgedistill/runtime/envs';
+import { makeEnv, type EnvOptions } from '@edgedistill/runtime/envs';
+import { checkEnvOptions, ENV_OPTION_FLAG } from '../train/env-options.js';
 import { argmaxRow, forward } from '../ir/forward.js';
 import { readPolicyFile } from '../ir/serialize.js';
 import type { PolicyModel } from '../ir/types.js';
@@ -93,12 +94,17 @@ export interface EvalOptions extends OpenPolicyOptions {
   env?: string;
   episodes: number;
   seed?: number;
+  /** Environment options (a variant: gravity, pole length, ...), checked against the env's options. */
+  envOptions?: EnvOptions;
+  /** The flag or config field env option errors name (default --env-option). */
+  envOptionField?: string;
   /** Called after each batched step with the number of finished episodes. */
   onProgress?: (done: number, total: number) => void;
 }
 
 export interface EvalResult {
   env: string;
+  envOptions: EnvOptions | null;
   episodes: number;
   seed: number;
   return: { mean: number; std: number; min: number; max: number };
@@ -124,7 +130,9 @@ export async function evaluatePolicyFile(path: string, opts: EvalOptions): Promi
         suggestion: 'pass --env, e.g. --env CartPole-v1',
       });
     }
-    const env = makeEnv(envId);
+    makeEnv(envId); // UNKNOWN_ENV with a suggestion first
+    checkEnvOptions(envId, opts.envOptions, opts.envOptionField ?? ENV_OPTION_FLAG);
+    const env = makeEnv(envId, opts.envOptions);
     const space = env.actionSpace;
     assertFitsEnv(
       { file: policy.file, obsDim: policy.obsDim, outDim: policy.outDim, outputKind: policy.outputKind },
@@ -150,10 +158,12 @@ export async function evaluatePolicyFile(path: string, opts: EvalOptions): Promi
       },
       n,
       seed,
+      opts.envOptions,
     );
     opts.onProgress?.(n, n);
     return {
       env: envId,
+      envOptions: opts.envOptions ?? null,
       episodes: n,
       seed,
       return: { mean: res.mean, std: res.std, min: res.min, max: res.max },

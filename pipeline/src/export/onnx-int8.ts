@@ -19,11 +19,20 @@
  * - tanh / sigmoid are the int8 lookup table every int8 runtime builds (ops/lookup-table.ts), as a
  *   Gather, instead of a float Tanh between DQ and Q whose result depends on the runtime's tanh.
  * Activations are uint8 with zero point zp_int8 + 128 (identical integers shifted by 128; see below).
+ *
+ * A wide-input policy (QuantizedPolicy.inputBits 12) computes the quantized input and its first
+ * layer in float ops over integer values, exact because every partial sum is an integer below 2^24:
+ *   Mul float32(1 / s_in) -> Round (half to even) -> Clip(+-2047)               obs_q  float
+ *   -> Gemm(Cast(W int8), Cast(b int32), transB 1) -> Mul m[c] -> [Relu]
+ *   -> QuantizeLinear(scale 1, zp_out)                                          uint8
+ * and continues with the int8 layers above.
  * The Relu before a QuantizeLinear whose zero point is 0 is what onnxruntime folds away.
  */
 import type { PolicyModel } from '../ir/types.js';
 import { onnx, DataType, type NodeProto, type TensorProto } from '../onnx/proto.js';
 import { policyToModelProto, type OnnxExportOptions } from '../onnx/write.js';
+import { EdgeDistillError } from '@edgedistill/runtime/errors';
+import { FLOAT32_EXACT_INT, wideAccBound } from '../quant/int8.js';
 import { planInt8 } from '../quant/plan.js';
 import type { QuantizedPolicy } from '../quant/types.js';
 import { floatTensor, int32Tensor, int8Tensor, intAttr, node, spliceLayers, uint8Tensor } from './onnx-tensors.js';
@@ -59,10 +68,42 @@ export function quantizedToModelProto(qp: QuantizedPolicy, opts: OnnxInt8Options
     // whose input and output types then differ is left in float; uint8 throughout avoids that.
     const zpU8 = (name: string, zp: number) => (inits.push(uint8Tensor(name, [], [zp + 128])), name);
 
+    const wide = plan.inputBits !== 8;
+    if (wide) {
+      // A wide (e.g. 12-bit) input and the first layer in float ops over integer values: every
+      // partial sum is an integer below 2^24 (checked when quantizing), so float32 is exact in any
+      // order and the result is forwardInt8's accumulator; then the same requantization.
+      const l = qp.layers[0];
+      const p = plan.layers[0];
+      const at = 'layers.0';
+      const bound = wideAccBound(l.weight, l.bias, l.outDim, l.inDim, plan.inputMax);
+      if (bound >= FLOAT32_EXACT_INT || plan.input.zeroPoint !== 0 || qp.layers.length < 2) {
+        throw new EdgeDistillError('UNSUPPORTED', `a ${plan.inputBits}-bit input needs a zero point of 0, a second layer and partial sums below 2^24 (bound ${bound})`, { field: 'inputBits' });
+      }
+      inits.push(
+        int8Tensor(`${at}.weight_q`, [l.outDim, l.inDim], l.weight),
+        int32Tensor(`${at}.bias_q`, [l.outDim], l.bias),
+        floatTensor(`${at}.multiplier`, [l.outDim], p.multipliers),
+        floatTensor('obs_q.min', [], [plan.inputMin]),
+        floatTensor('obs_q.max', [], [plan.inputMax]),
+      );
+      nodes.push(
+        node('Mul', 'obs_q.scaled', [input, scalarF('obs_q.inv_scale', plan.inputInvScale)], ['obs_q.scaled']),
+        node('Round', 'obs_q.rounded', ['obs_q.scaled'], ['obs_q.rounded']),
+        node('Clip', 'obs_q.clip', ['obs_q.rounded', 'obs_q.min', 'obs_q.max'], ['obs_q']),
+        node('Cast', `${at}.weight_cast`, [`${at}.weight_q`], [`${at}.weight`], [intAttr('to', DataType.FLOAT)]),
+        node('Cast', `${at}.bias_cast`, [`${at}.bias_q`], [`${at}.bias`], [intAttr('to', DataType.FLOAT)]),
+        node('Gemm', `${at}.gemm`, ['obs_q', `${at}.weight`, `${at}.bias`], [`${at}.acc`], [intAttr('transB', 1)]),
+        node('Mul', `${at}.requantize`, [`${at}.acc`, `${at}.multiplier`], [`${at}.gemm_out`]),
+      );
+    }
+
     // Input: float32 -> int8.
     let x = 'obs_q';
-    const inZp = zpU8('obs_q.zero_point', plan.input.zeroPoint);
-    if ((opts.inputQuantize ?? 'reciprocal') === 'reciprocal') {
+    const inZp = wide ? '' : zpU8('obs_q.zero_point', plan.input.zeroPoint);
+    if (wide) {
+      // The quantized input and the first layer's product are above.
+    } else if ((opts.inputQuantize ?? 'reciprocal') === 'reciprocal') {
       nodes.push(node('Mul', 'obs_q.scaled', [input, scalarF('obs_q.inv_scale', plan.inputInvScale)], ['obs_q.scaled']));
       nodes.push(node('QuantizeLinear', 'obs_q.quantize', ['obs_q.scaled', scalarF('obs_q.unit_scale', 1), inZp], [x]));
     } else {
@@ -75,29 +116,34 @@ export function quantizedToModelProto(qp: QuantizedPolicy, opts: OnnxInt8Options
       const p = plan.layers[i];
       const at = `layers.${i}`;
       const dqIn = `${at}.input`;
-      nodes.push(node('DequantizeLinear', `${at}.input_dq`, [x, scalarF(`${at}.input_scale`, xScale), zpU8(`${at}.input_zero_point`, xZp)], [dqIn]));
-      inits.push(
-        int8Tensor(`${at}.weight_q`, [l.outDim, l.inDim], l.weight),
-        floatTensor(`${at}.weight_scale`, [l.outDim], l.weightScales),
-        int8Tensor(`${at}.weight_zero_point`, [l.outDim], new Int8Array(l.outDim)),
-        int32Tensor(`${at}.bias_q`, [l.outDim], l.bias),
-        floatTensor(`${at}.bias_scale`, [l.outDim], l.biasScales),
-      );
-      nodes.push(
-        node('DequantizeLinear', `${at}.weight_dq`, [`${at}.weight_q`, `${at}.weight_scale`, `${at}.weight_zero_point`], [`${at}.weight`], [intAttr('axis', 0)]),
-        node('DequantizeLinear', `${at}.bias_dq`, [`${at}.bias_q`, `${at}.bias_scale`], [`${at}.bias`], [intAttr('axis', 0)]),
-        // Tensor names differ from the fp32 graph's (whose last one may be this block's output).
-        node('Gemm', `${at}.gemm`, [dqIn, `${at}.weight`, `${at}.bias`], [`${at}.gemm_out`], [intAttr('transB', 1)]),
-      );
+      // The wide first layer's product is above; its output is requantized below as every layer's.
+      const floatFirst = wide && i === 0;
+      if (!floatFirst) {
+        nodes.push(node('DequantizeLinear', `${at}.input_dq`, [x, scalarF(`${at}.input_scale`, xScale), zpU8(`${at}.input_zero_point`, xZp)], [dqIn]));
+        inits.push(
+          int8Tensor(`${at}.weight_q`, [l.outDim, l.inDim], l.weight),
+          floatTensor(`${at}.weight_scale`, [l.outDim], l.weightScales),
+          int8Tensor(`${at}.weight_zero_point`, [l.outDim], new Int8Array(l.outDim)),
+          int32Tensor(`${at}.bias_q`, [l.outDim], l.bias),
+          floatTensor(`${at}.bias_scale`, [l.outDim], l.biasScales),
+        );
+        nodes.push(
+          node('DequantizeLinear', `${at}.weight_dq`, [`${at}.weight_q`, `${at}.weight_scale`, `${at}.weight_zero_point`], [`${at}.weight`], [intAttr('axis', 0)]),
+          node('DequantizeLinear', `${at}.bias_dq`, [`${at}.bias_q`, `${at}.bias_scale`], [`${at}.bias`], [intAttr('axis', 0)]),
+          // Tensor names differ from the fp32 graph's (whose last one may be this block's output).
+          node('Gemm', `${at}.gemm`, [dqIn, `${at}.weight`, `${at}.bias`], [`${at}.gemm_out`], [intAttr('transB', 1)]),
+        );
+      }
       let y = `${at}.gemm_out`;
       if (l.activation === 'relu') {
         nodes.push(node('Relu', `${at}.relu`, [y], [`${at}.relu_out`]));
         y = `${at}.relu_out`;
       }
       const yq = `${at}.output_q`;
-      nodes.push(
-        node('QuantizeLinear', `${at}.output_quantize`, [y, scalarF(`${at}.output_scale`, l.output.scale), zpU8(`${at}.output_zero_point`, l.output.zeroPoint)], [yq]),
-      );
+      // The wide layer's y is already in units of the output scale (acc * multiplier): quantize with scale 1.
+      const outScale = floatFirst ? scalarF(`${at}.unit_scale`, 1) : scalarF(`${at}.output_scale`, l.output.scale);
+      nodes.push(node('QuantizeLinear', `${at}.output_quantize`, [y, outScale, zpU8(`${at}.output_zero_point`, l.output.zeroPoint)], [yq]));
+      if (floatFirst && p.lut && (opts.activation ?? 'table') !== 'table') scalarF(`${at}.output_scale`, l.output.scale);
       x = yq;
       xScale = l.output.scale;
       xZp = l.output.zeroPoint;

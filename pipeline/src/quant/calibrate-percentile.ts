@@ -18,9 +18,13 @@ import { denseForward, normalizeObs } from '../ir/forward.js';
 import type { Activation, PolicyModel } from '../ir/types.js';
 import { validatePolicy } from '../ir/validate.js';
 import {
+  FLOAT32_EXACT_INT,
   LOGISTIC_OUTPUT,
   TANH_OUTPUT,
   chooseActivationParams,
+  chooseWideInputParams,
+  inputBounds,
+  wideAccBound,
   quantizeBias,
   quantizeWeightsPerChannel,
   type ActivationParams,
@@ -38,6 +42,8 @@ export interface CalibrationOptions {
   readonly outputMargin?: number;
   /** A fixed range for the normalized observation (e.g. [-1, 1] after input equalization). */
   readonly inputRange?: readonly [number, number];
+  /** Bits of the quantized observation (default 8; wider: symmetric, see QuantizedPolicy.inputBits). */
+  readonly inputBits?: number;
 }
 
 /** The float ranges every int8 tensor is quantized over. */
@@ -50,6 +56,8 @@ export interface CalibratedRanges {
   readonly percentile: number | null;
   readonly outputMargin: number;
   readonly samples: number;
+  /** Bits of the quantized observation (absent: 8). */
+  readonly inputBits?: number;
 }
 
 /** Smallest and largest value (NaN-free input). */
@@ -145,12 +153,20 @@ export function calibrateRanges(model: PolicyModel, calibration: Float32Array, o
     layers.push(r);
     x = post;
   });
-  return { input, layers, method, percentile: p, outputMargin: margin, samples: n };
+  const inputBits = opts.inputBits ?? 8;
+  inputBounds(inputBits);
+  return { input, layers, method, percentile: p, outputMargin: margin, samples: n, inputBits };
 }
 
-/** int8 parameters of every activation tensor from ranges: the input and each layer's FC output. */
-export function activationParamsOf(ranges: CalibratedRanges): { input: ActivationParams; outputs: ActivationParams[] } {
-  return { input: chooseActivationParams(...ranges.input), outputs: ranges.layers.map((r) => chooseActivationParams(r[0], r[1])) };
+/**
+ * int8 parameters of every activation tensor from ranges: the input (with its saturation bounds,
+ * wider than int8 for a wide input) and each layer's FC output.
+ */
+export function activationParamsOf(ranges: CalibratedRanges): { input: ActivationParams; inputMin: number; inputMax: number; outputs: ActivationParams[] } {
+  const bits = ranges.inputBits ?? 8;
+  const { min, max } = inputBounds(bits);
+  const input = bits === 8 ? chooseActivationParams(...ranges.input) : chooseWideInputParams(ranges.input[0], ranges.input[1], bits);
+  return { input, inputMin: min, inputMax: max, outputs: ranges.layers.map((r) => chooseActivationParams(r[0], r[1])) };
 }
 
 /** Quantizes `model` (weights per channel from its current values) over the given activation ranges. */
@@ -159,12 +175,31 @@ export function quantizeWithRanges(model: PolicyModel, ranges: CalibratedRanges)
   if (ranges.layers.length !== model.layers.length) {
     throw new EdgeDistillError('BAD_ARGUMENT', `ranges cover ${ranges.layers.length} layers, the model has ${model.layers.length}`, { field: 'ranges' });
   }
-  const { input, outputs } = activationParamsOf(ranges);
+  const { input, inputMax, outputs } = activationParamsOf(ranges);
+  const inputBits = ranges.inputBits ?? 8;
   let inParams: ActivationParams = input;
   const layers: QuantizedLayer[] = model.layers.map((layer, i) => {
     const output = outputs[i];
     const w = quantizeWeightsPerChannel(layer.weight, layer.outDim, layer.inDim);
     const b = quantizeBias(layer.bias, inParams.scale, w.scales);
+    if (i === 0 && inputBits !== 8) {
+      // The exporters compute the wide layer in float and hand int8 on: they need another layer
+      // after it, and no int8 TANH / LOGISTIC on it (TFLite builds that table from the scale).
+      if (model.layers.length < 2 || (layer.activation !== 'relu' && layer.activation !== 'none')) {
+        throw new EdgeDistillError('UNSUPPORTED', `a ${inputBits}-bit input needs a relu or linear first layer followed by another layer`, {
+          field: 'inputBits',
+          suggestion: 'use 8-bit input quantization for this model',
+        });
+      }
+      // Exporters compute this layer in float32: every partial sum must be an exact integer there.
+      const bound = wideAccBound(w.q, b.q, layer.outDim, layer.inDim, inputMax);
+      if (bound >= FLOAT32_EXACT_INT) {
+        throw new EdgeDistillError('BAD_MODEL', `a ${inputBits}-bit input needs the first layer's |partial sums| below 2^24 (float32-exact), they reach ${bound}`, {
+          field: 'inputBits',
+          suggestion: 'use 8-bit input quantization for this model',
+        });
+      }
+    }
     const activationOutput = layer.activation === 'tanh' ? TANH_OUTPUT : layer.activation === 'sigmoid' ? LOGISTIC_OUTPUT : null;
     const q: QuantizedLayer = {
       inDim: layer.inDim,
@@ -181,7 +216,7 @@ export function quantizeWithRanges(model: PolicyModel, ranges: CalibratedRanges)
     inParams = activationOutput ?? output;
     return q;
   });
-  return { model, input, layers, calibrationSamples: ranges.samples };
+  return { model, input, layers, calibrationSamples: ranges.samples, ...(inputBits !== 8 ? { inputBits } : {}) };
 }
 
 /** Post-training quantization with the chosen calibration (percentile 99.99 + 10% output margin by default). */

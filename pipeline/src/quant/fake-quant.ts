@@ -37,15 +37,15 @@ export function fakeQuantValue(x: number, p: ActivationParams, lo: number = INT8
 }
 
 /**
- * In place over the first n values of x. `pass[i]` (when given) becomes the straight-through
+ * In place over the first n values of x, saturating at [lo, hi] (wider than int8 for a wide input). `pass[i]` (when given) becomes the straight-through
  * gradient gate: 1 where the value was inside the grid's range, 0 where it saturated.
  */
-export function fakeQuantActivations(x: Float32Array, n: number, p: ActivationParams, pass: Uint8Array | null, lo: number = INT8_MIN): void {
+export function fakeQuantActivations(x: Float32Array, n: number, p: ActivationParams, pass: Uint8Array | null, lo: number = INT8_MIN, hi: number = INT8_MAX): void {
   const inv = inverseScale(p.scale);
   const { zeroPoint: zp, scale } = p;
   for (let i = 0; i < n; i++) {
     const r = roundHalfEven(f(x[i] * inv)) + zp;
-    const q = r < lo ? lo : r > INT8_MAX ? INT8_MAX : r;
+    const q = r < lo ? lo : r > hi ? hi : r;
     if (pass) pass[i] = r === q ? 1 : 0;
     x[i] = f((q - zp) * scale);
   }

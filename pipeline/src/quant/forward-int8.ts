@@ -24,7 +24,7 @@
  */
 import { argmaxRow, squashConstants } from '../ir/forward.js';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
-import type { ActivationParams } from './int8.js';
+import { inputBounds, type ActivationParams } from './int8.js';
 import { INT8_MAX, INT8_MIN, clamp } from './ops/clamp.js';
 import { roundHalfAway } from './ops/round-half-away.js';
 import { inverseScale, quantize } from './ops/quantize.js';
@@ -46,16 +46,17 @@ export interface ForwardInt8Options {
 }
 
 export interface Int8Trace {
-  /** The quantized (normalized) observation. */
-  readonly input: Int8Array;
+  /** The quantized (normalized) observation (Int16Array for a wide input). */
+  readonly input: Int8Array | Int16Array;
   /** Each layer's int8 output (after TANH / LOGISTIC where present). */
   readonly layers: Int8Array[];
 }
 
-/** Float32 obs -> int8 with the QUANTIZE op's rounding. */
-export function quantizeInput(x: number, p: ActivationParams, rule: RequantizationRule): number {
-  if (rule === 'fp32') return quantize(x, inverseScale(p.scale), p.zeroPoint);
-  return clamp(roundHalfAway(x / p.scale) + p.zeroPoint, INT8_MIN, INT8_MAX);
+/** Float32 obs -> int8 (or a `bits`-wide integer) with the QUANTIZE op's rounding. */
+export function quantizeInput(x: number, p: ActivationParams, rule: RequantizationRule, bits = 8): number {
+  const { min, max } = inputBounds(bits);
+  if (rule === 'fp32') return quantize(x, inverseScale(p.scale), p.zeroPoint, min, max);
+  return clamp(roundHalfAway(x / p.scale) + p.zeroPoint, min, max);
 }
 
 export function dequantize(q: number, p: ActivationParams): number {
@@ -142,7 +143,7 @@ function prepareFixedPoint(layer: QuantizedLayer): FixedPointLayer {
   return { layer, fixed, actMin, lut };
 }
 
-function runFixedPoint(p: FixedPointLayer, x: Int8Array): Int8Array {
+function runFixedPoint(p: FixedPointLayer, x: ArrayLike<number>): Int8Array {
   const { inDim, outDim, weight, bias, input, output } = p.layer;
   const y = new Int8Array(outDim);
   for (let c = 0; c < outDim; c++) {
@@ -156,7 +157,7 @@ function runFixedPoint(p: FixedPointLayer, x: Int8Array): Int8Array {
 }
 
 /** One int8 layer under the float32 rule: accumulate, requantize, table. */
-export function runLayerInt8(p: Int8LayerPlan, x: Int8Array): Int8Array {
+export function runLayerInt8(p: Int8LayerPlan, x: ArrayLike<number>): Int8Array {
   const y = new Int8Array(p.outDim);
   for (let c = 0; c < p.outDim; c++) {
     const acc = accumulate(p.bias[c], x, p.inZeroPoint, p.weight, c * p.inDim, p.inDim);
@@ -197,8 +198,11 @@ export function forwardInt8Traced(
   }
   const plan = rule === 'fp32' ? planInt8(qp) : null;
   const fixed = rule === 'fp32' ? [] : qp.layers.map(prepareFixedPoint);
-  const run = (x: Int8Array): Int8Array[] => {
+  const bits = qp.inputBits ?? 8;
+  inputBounds(bits); // refuses an unsupported width before any work
+  const run = (x0: Int8Array | Int16Array): Int8Array[] => {
     const outs: Int8Array[] = [];
+    let x: ArrayLike<number> = x0;
     if (plan) for (const p of plan.layers) outs.push((x = runLayerInt8(p, x)));
     else for (const p of fixed) outs.push((x = runFixedPoint(p, x)));
     return outs;
@@ -211,7 +215,7 @@ export function forwardInt8Traced(
   let trace: Int8Trace = { input: new Int8Array(0), layers: [] };
 
   for (let b = 0; b < batch; b++) {
-    const xq = new Int8Array(d);
+    const xq = bits === 8 ? new Int8Array(d) : new Int16Array(d);
     for (let i = 0; i < d; i++) {
       let v = obs[b * d + i];
       const norm = model.obsNorm;
@@ -220,7 +224,7 @@ export function forwardInt8Traced(
         // The artifacts store the clip bound as float32.
         if (norm.clip !== null) v = Math.max(Math.min(v, f(norm.clip)), -f(norm.clip));
       }
-      xq[i] = quantizeInput(v, qp.input, rule);
+      xq[i] = quantizeInput(v, qp.input, rule, bits);
     }
     const layerOuts = run(xq);
     const x = layerOuts[layerOuts.length - 1];

@@ -114,3 +114,52 @@ export function quantizeBias(bias: Float32Array, inScale: number, wScales: Float
 /** Fixed output parameters TFLite requires for int8 TANH and LOGISTIC. */
 export const TANH_OUTPUT: ActivationParams = { scale: 1 / 128, zeroPoint: 0 };
 export const LOGISTIC_OUTPUT: ActivationParams = { scale: 1 / 256, zeroPoint: -128 };
+
+/** Input widths a QuantizedPolicy can declare (8: asymmetric int8; wider: symmetric, zero point 0). */
+export const MIN_INPUT_BITS = 8;
+export const MAX_INPUT_BITS = 16;
+
+/** Largest magnitude of the exactness budget of the wide first layer: float32 integers are exact below 2^24. */
+export const FLOAT32_EXACT_INT = 2 ** 24;
+
+/** Saturation bounds of the quantized observation: [-128, 127] at 8 bits, +-(2^(bits-1) - 1) wider. */
+export function inputBounds(bits = 8): { min: number; max: number } {
+  if (!Number.isInteger(bits) || bits < MIN_INPUT_BITS || bits > MAX_INPUT_BITS) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `input bits must be an integer in [${MIN_INPUT_BITS}, ${MAX_INPUT_BITS}], got ${bits}`, { field: 'inputBits' });
+  }
+  if (bits === 8) return { min: INT8_MIN, max: INT8_MAX };
+  const max = 2 ** (bits - 1) - 1;
+  return { min: -max, max };
+}
+
+/**
+ * Symmetric parameters of a wide (bits > 8) quantized observation covering [min, max]: zero point 0,
+ * scale = float32(max(|min|, |max|) / (2^(bits-1) - 1)); a zero range gets the scale of [-1, 1].
+ */
+export function chooseWideInputParams(min: number, max: number, bits: number): ActivationParams {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `activation range must be finite, got [${min}, ${max}]`, { field: 'calibration' });
+  }
+  if (min > max) throw new EdgeDistillError('BAD_ARGUMENT', `activation range is empty: [${min}, ${max}]`, { field: 'calibration' });
+  const q = inputBounds(bits).max;
+  const a = Math.max(Math.abs(min), Math.abs(max)) || 1;
+  const scale = f(a / q);
+  if (!(scale > 0) || !Number.isFinite(scale)) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `activation range [${min}, ${max}] has no usable ${bits}-bit scale`, { field: 'calibration' });
+  }
+  return { scale, zeroPoint: 0 };
+}
+
+/**
+ * Largest |partial sum| of a wide-input layer's row c in any summation order: qMax * sum|w| + |b|.
+ * Below 2^24 float32 holds every such sum exactly.
+ */
+export function wideAccBound(weight: ArrayLike<number>, bias: ArrayLike<number>, outDim: number, inDim: number, qMax: number): number {
+  let bound = 0;
+  for (let c = 0; c < outDim; c++) {
+    let s = 0;
+    for (let k = 0; k < inDim; k++) s += Math.abs(weight[c * inDim + k]);
+    bound = Math.max(bound, qMax * s + Math.abs(bias[c]));
+  }
+  return bound;
+}

@@ -9,7 +9,7 @@ import { inverseScale } from './ops/quantize.js';
 import { requantMultiplier } from './ops/requantize.js';
 import { lookupTable } from './ops/lookup-table.js';
 import { biasWithZeroPoint } from './ops/accumulate.js';
-import type { ActivationParams } from './int8.js';
+import { inputBounds, type ActivationParams } from './int8.js';
 import type { QuantizedPolicy } from './types.js';
 
 export interface Int8LayerPlan {
@@ -39,13 +39,22 @@ export interface Int8Plan {
   /** float32(1 / input.scale) and the input zero point: QUANTIZE of the normalized observation. */
   readonly inputInvScale: number;
   readonly input: ActivationParams;
+  /** Bits of the quantized observation (8, or wider: see QuantizedPolicy.inputBits). */
+  readonly inputBits: number;
+  /** Saturation bounds of the quantized observation ([-128, 127] at 8 bits). */
+  readonly inputMin: number;
+  readonly inputMax: number;
   readonly layers: readonly Int8LayerPlan[];
   /** DEQUANTIZE parameters of the last layer's output. */
   readonly output: ActivationParams;
 }
 
 export function planInt8(qp: QuantizedPolicy): Int8Plan {
-  const layers = qp.layers.map((l): Int8LayerPlan => {
+  const inputBits = qp.inputBits ?? 8;
+  const { min: inputMin, max: inputMax } = inputBounds(inputBits);
+  const layers = qp.layers.map((l, i): Int8LayerPlan => {
+    // Largest |x - zp| of the layer's input: 255 for int8, the symmetric bound of a wide input.
+    const span = i === 0 && inputBits !== 8 ? inputMax : 255;
     const multipliers = new Float32Array(l.outDim);
     const foldedBias = new Float64Array(l.outDim);
     let accBound = 0;
@@ -53,8 +62,8 @@ export function planInt8(qp: QuantizedPolicy): Int8Plan {
       foldedBias[c] = biasWithZeroPoint(l.bias[c], l.input.zeroPoint, l.weight, c * l.inDim, l.inDim);
       let sumAbs = 0;
       for (let k = 0; k < l.inDim; k++) sumAbs += Math.abs(l.weight[c * l.inDim + k]);
-      // x - zp spans at most 255; the unfolded form bounds the true accumulator.
-      accBound = Math.max(accBound, Math.abs(l.bias[c]) + 255 * sumAbs);
+      // The unfolded form bounds the true accumulator.
+      accBound = Math.max(accBound, Math.abs(l.bias[c]) + span * sumAbs);
     }
     for (let c = 0; c < l.outDim; c++) multipliers[c] = requantMultiplier(l.input.scale, l.weightScales[c], l.output.scale);
     const lut =
@@ -75,5 +84,5 @@ export function planInt8(qp: QuantizedPolicy): Int8Plan {
       accBound,
     };
   });
-  return { inputInvScale: inverseScale(qp.input.scale), input: qp.input, layers, output: layers[layers.length - 1].output };
+  return { inputInvScale: inverseScale(qp.input.scale), input: qp.input, inputBits, inputMin, inputMax, layers, output: layers[layers.length - 1].output };
 }

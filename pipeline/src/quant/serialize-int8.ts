@@ -14,7 +14,17 @@ import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import type { Activation, PolicyModel } from '../ir/types.js';
 import { floatsToBase64, policyFromJSON, policyToJSON, POLICY_FORMAT, POLICY_VERSION } from '../ir/serialize.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { LOGISTIC_OUTPUT, TANH_OUTPUT, biasScale, type ActivationParams } from './int8.js';
+import {
+  FLOAT32_EXACT_INT,
+  LOGISTIC_OUTPUT,
+  MAX_INPUT_BITS,
+  MIN_INPUT_BITS,
+  TANH_OUTPUT,
+  biasScale,
+  inputBounds,
+  wideAccBound,
+  type ActivationParams,
+} from './int8.js';
 import type { QuantizedLayer, QuantizedPolicy } from './types.js';
 
 export const INT8_POLICY_FORMAT = 'edgedistill-policy-int8';
@@ -43,6 +53,8 @@ export interface QuantizedPolicyJSON {
   head: ReturnType<typeof policyToJSON>['head'];
   card: Record<string, unknown>;
   calibrationSamples: number;
+  /** Bits of the quantized observation: 8 (asymmetric int8), or 12 (symmetric, zero point 0; see QuantizedPolicy.inputBits). Absent: 8. */
+  inputBits: number;
   input: ActivationParams;
   layers: QuantizedLayerJSON[];
 }
@@ -66,6 +78,7 @@ export function quantizedToJSON(qp: QuantizedPolicy): QuantizedPolicyJSON {
     head: p.head,
     card: p.card,
     calibrationSamples: qp.calibrationSamples,
+    inputBits: qp.inputBits ?? 8,
     input: { scale: qp.input.scale, zeroPoint: qp.input.zeroPoint },
     layers: qp.layers.map((l) => ({
       inDim: l.inDim,
@@ -120,7 +133,10 @@ export function quantizedFromJSON(json: unknown, file?: string): QuantizedPolicy
   need(json.version === INT8_POLICY_VERSION, 'version', `must be ${INT8_POLICY_VERSION}, got ${JSON.stringify(json.version)}`, file);
   const samples = json.calibrationSamples;
   need(typeof samples === 'number' && Number.isInteger(samples) && samples >= 0, 'calibrationSamples', 'must be a non-negative integer', file);
+  const bits = json.inputBits ?? 8;
+  need(typeof bits === 'number' && Number.isInteger(bits) && bits >= MIN_INPUT_BITS && bits <= MAX_INPUT_BITS, 'inputBits', `must be an integer in [${MIN_INPUT_BITS}, ${MAX_INPUT_BITS}], got ${JSON.stringify(json.inputBits)}`, file);
   const input = params(json.input, 'input', file);
+  need(bits === 8 || input.zeroPoint === 0, 'input.zeroPoint', `must be 0 for a ${bits}-bit input (symmetric)`, file);
   need(Array.isArray(json.layers) && json.layers.length > 0, 'layers', 'must be a non-empty array', file);
   let prev = input;
   const layers: QuantizedLayer[] = [];
@@ -163,7 +179,14 @@ export function quantizedFromJSON(json: unknown, file?: string): QuantizedPolicy
     { format: POLICY_FORMAT, version: POLICY_VERSION, envId: json.envId, obsDim: json.obsDim, obsNorm: json.obsNorm, layers: floatLayers, head: json.head, card: json.card },
     file,
   );
-  return { model, input, layers, calibrationSamples: samples as number };
+  const qp: QuantizedPolicy = { model, input, layers, calibrationSamples: samples as number, ...(bits !== 8 ? { inputBits: bits } : {}) };
+  if (bits !== 8) {
+    const l0 = layers[0];
+    need(layers.length >= 2 && (l0.activation === 'relu' || l0.activation === 'none'), 'inputBits', `a ${bits}-bit input needs a relu or linear first layer followed by another layer`, file);
+    const bound = wideAccBound(l0.weight, l0.bias, l0.outDim, l0.inDim, inputBounds(bits).max);
+    need(bound < FLOAT32_EXACT_INT, 'layers.0.bias', `a ${bits}-bit input needs the first layer's partial sums below 2^24, they reach ${bound}`, file);
+  }
+  return qp;
 }
 
 export async function writeQuantizedFile(path: string, qp: QuantizedPolicy): Promise<void> {

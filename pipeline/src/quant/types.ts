@@ -31,7 +31,21 @@ export interface QuantizedLayer {
  */
 export interface QuantizedPolicy {
   readonly model: PolicyModel;
+  /**
+   * Parameters of the quantized normalized observation (the first layer's input). With
+   * `inputBits` 8 (the default) an asymmetric int8 tensor; wider (9..16) a symmetric integer in
+   * [-(2^(bits-1) - 1), 2^(bits-1) - 1] with zero point 0 (see `inputBits`).
+   */
   readonly input: ActivationParams;
+  /**
+   * Bits of the quantized observation, default 8 (absent: 8). Wider inputs (12) keep int8
+   * weights in the first layer: |q| <= 2047, |w| <= 127, so while 2047 * sum|w[c]| + |bias[c]|
+   * < 2^24 (checked when quantizing) every partial sum of that layer is an integer float32
+   * represents exactly, and exporters compute it with float ops (a float MatMul / FULLY_CONNECTED
+   * over integer-valued tensors) to the same integers, in any summation order. The rest of the
+   * network is unchanged int8.
+   */
+  readonly inputBits?: number;
   readonly layers: readonly QuantizedLayer[];
   /** Number of calibration observations the ranges came from. */
   readonly calibrationSamples: number;

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
-import { listEnvs } from '@edgedistill/runtime/envs';
+import { listEnvs, makeEnv, type EnvOptions } from '@edgedistill/runtime/envs';
 import { EdgeDistillError, type ErrorDetail } from '@edgedistill/runtime/errors';
 import { closest } from '../../../runtime/src/envs/suggest.js';
 import type { PruneSpec } from '../compress/compress.js';
@@ -43,6 +43,8 @@ export interface RunConfig {
   /** The config file, or "(built-in default)". */
   readonly source: string;
   readonly env: string;
+  /** Environment options (a variant), checked against the env; null: the defaults. */
+  readonly envOptions: EnvOptions | null;
   readonly name: string;
   readonly teacher: { readonly kind: 'shipped' | 'file'; readonly file: string };
   readonly teacherOutput: 'logits' | 'q_values' | 'action' | null;
@@ -127,7 +129,8 @@ function schemaAt(root: Schema, parts: readonly (string | number)[]): Schema | n
   for (const p of parts) {
     if (!s) return null;
     if (typeof p === 'number') s = isObj(s.items) ? s.items : null;
-    else s = isObj(s.properties) && isObj((s.properties as Json)[p]) ? ((s.properties as Json)[p] as Schema) : null;
+    else if (isObj(s.properties) && isObj((s.properties as Json)[p])) s = (s.properties as Json)[p] as Schema;
+    else s = isObj(s.additionalProperties) ? (s.additionalProperties as Schema) : null; // a map's values (envOptions)
   }
   return s;
 }
@@ -392,6 +395,20 @@ export function resolveConfig(value: unknown, o: ResolveOptions = {}): RunConfig
     bad.push({ file: locate(['env']), field: 'env', text: `unknown environment ${show(env)}`, suggestion: guess ? `did you mean ${show(guess)}?` : `one of ${envIds.join(', ')}` });
   }
 
+  // Env options: checked by building the env once (as --env-option), the error naming the key.
+  let envOptions: EnvOptions | null = null;
+  if (isObj(c.envOptions) && envIds.includes(env)) {
+    envOptions = c.envOptions as EnvOptions;
+    try {
+      makeEnv(env, envOptions);
+    } catch (e) {
+      if (!(e instanceof EdgeDistillError) || e.code !== 'BAD_ARGUMENT') throw e;
+      const key = e.field?.startsWith('options.') ? e.field.slice('options.'.length) : null;
+      bad.push({ file: locate(key ? ['envOptions', key] : ['envOptions'], true), field: key ? `envOptions.${key}` : 'envOptions', text: e.message, suggestion: e.suggestion });
+    }
+    if (Object.keys(envOptions).length === 0) envOptions = null;
+  }
+
   // Teacher.
   const teacherArg = typeof c.teacher === 'string' ? c.teacher : 'shipped';
   let teacher: RunConfig['teacher'] = { kind: 'shipped', file: shippedTeacherFile(env) };
@@ -474,12 +491,14 @@ export function resolveConfig(value: unknown, o: ResolveOptions = {}): RunConfig
   const outArg = o.out ?? (typeof c.out === 'string' ? c.out : DEFAULT_CONFIG.out);
   const hostInDevices = host !== null && uniqueDevices.includes(host.id);
   const checkEnabled = ch.enabled !== false;
+  if (envOptions) notes.push('envOptions apply to the distill stage (its rollouts and returns); the later stages score returns on the default env (they take no env options yet)');
   if (checkEnabled && !hostInDevices && host) notes.push(`devices has no bundle for this machine (${host.id}): no on-device check`);
   return {
     source: file ?? 'built-in default',
     env,
     name: typeof c.name === 'string' ? c.name : env.toLowerCase(),
     teacher,
+    envOptions,
     teacherOutput: (c.teacherOutput as RunConfig['teacherOutput']) ?? null,
     obsNorm,
     distill: {

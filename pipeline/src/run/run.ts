@@ -153,7 +153,7 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
             throw new EdgeDistillError('UNSUPPORTED', 'with obsNorm the teacher must import into the IR, so the bundled teacher can carry the normalization', { file: config.teacher.file, field: 'obsNorm' });
           }
           bundleTeacher = join(dir('distill'), 'teacher.onnx');
-          const env = makeEnv(config.env);
+          const env = makeEnv(config.env, config.envOptions ?? undefined);
           await writeOnnx(bundleTeacher, t.model, { observationSpace: env.observationSpace, actionSpace: env.actionSpace, docString: `teacher with obsNorm (from ${config.teacher.file})` });
         }
         teacherFacts = { file: config.teacher.file, params: teacherParams(t), bytes: statSync(config.teacher.file).size, outputKind: t.outputKind };
@@ -164,6 +164,7 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
         const r = await distill({
           teacher: teacher!,
           envId: config.env,
+          envOptions: config.envOptions ?? undefined,
           hidden: d.student ?? undefined,
           activation: d.activation ?? undefined,
           loss: d.loss ?? undefined,

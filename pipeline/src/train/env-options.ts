@@ -22,6 +22,13 @@ function parseValue(raw: string): number | boolean | string | number[] {
 
 /** Parses "key=value" pairs into env options and checks them against `envId`'s option schema. */
 export function parseEnvOptions(envId: string, pairs: readonly string[], flag = ENV_OPTION_FLAG): EnvOptions | undefined {
+  const out = parseEnvOptionPairs(pairs, flag);
+  checkEnvOptions(envId, out, flag);
+  return out;
+}
+
+/** Parses "key=value" pairs without checking them against an env (when the env is known only later). */
+export function parseEnvOptionPairs(pairs: readonly string[], flag = ENV_OPTION_FLAG): EnvOptions | undefined {
   if (pairs.length === 0) return undefined;
   const out: Record<string, number | boolean | string | number[]> = {};
   for (const p of pairs) {
@@ -33,7 +40,6 @@ export function parseEnvOptions(envId: string, pairs: readonly string[], flag = 
     if (key in out) throw new EdgeDistillError('BAD_ARGUMENT', `${flag} ${key} is given twice`, { field: `${flag} ${key}` });
     out[key] = parseValue(p.slice(eq + 1).trim());
   }
-  checkEnvOptions(envId, out, flag);
   return out;
 }
 

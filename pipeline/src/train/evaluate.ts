@@ -1,9 +1,11 @@
 /**
  * Deterministic evaluation of an IR policy (argmax, or the squashed mean): episode e is reset with
- * seed seed0 + e, so every teacher is scored on the same start states.
+ * seed seed0 + e, so every teacher is scored on the same start states. The episodes run through
+ * distill's batched evaluator (one loop for both; all episodes step together over a vector env).
  */
-import { makeEnv, type EnvOptions } from '@edgedistill/runtime/envs';
-import { act } from '../ir/forward.js';
+import type { EnvOptions } from '@edgedistill/runtime/envs';
+import { episodeReturnsSync } from '../distill/evaluate.js';
+import { argmaxRow, forward } from '../ir/forward.js';
 import type { PolicyModel } from '../ir/types.js';
 
 export interface ReturnStats {
@@ -43,19 +45,16 @@ export function evaluatePolicy(
   seedStart = 0,
   envOptions?: EnvOptions,
 ): { stats: ReturnStats; returns: number[] } {
-  const env = makeEnv(envId, envOptions);
-  const returns: number[] = [];
-  for (let e = 0; e < episodes; e++) {
-    let obs = env.reset({ seed: seedStart + e }).obs;
-    let total = 0;
-    for (;;) {
-      const a = act(model, obs);
-      const r = env.step(typeof a === 'number' ? a + (env.actionSpace.kind === 'discrete' ? env.actionSpace.start : 0) : a);
-      total += r.reward;
-      obs = r.obs;
-      if (r.terminated || r.truncated) break;
-    }
-    returns.push(total);
-  }
+  const h = model.head;
+  const returns = episodeReturnsSync(
+    envId,
+    (obs, n) => {
+      const y = forward(model, obs, n);
+      return h.kind === 'discrete' ? Int32Array.from({ length: n }, (_, r) => argmaxRow(y, h.n, r)) : y;
+    },
+    episodes,
+    seedStart,
+    envOptions,
+  );
   return { stats: returnStats(returns, seedStart), returns };
 }

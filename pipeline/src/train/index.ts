@@ -18,7 +18,7 @@ import { type RunOptions, type TrainOutput, writeFileAtomic } from './run.js';
 import { type SacHyper, trainSac } from './sac.js';
 import { checkEnvOptions } from './env-options.js';
 
-export { ALGOS, type Algo } from './presets.js';
+export { ALGOS, type Algo, hyperFor } from './presets.js';
 export { initBackend, type BackendInfo } from './backend.js';
 export { evaluatePolicy, type ReturnStats } from './evaluate.js';
 export { parseEnvOptions, checkEnvOptions, describeEnvOptions, ENV_OPTION_FLAG } from './env-options.js';
@@ -57,6 +57,8 @@ export interface TrainTeacherOptions {
   /** Model selection: evaluate every n env steps on `selectEpisodes` held-out seeds, ship the best (0: off). */
   evalEvery?: number;
   selectEpisodes?: number;
+  /** PPO, with evalEvery: the starting policy (step 0) is a selection candidate too. */
+  selectAtStart?: boolean;
   /** Write teacher.onnx (needs the ONNX writer). */
   onnx?: boolean;
   /** Environment options (a variant: gravity, pole length, ...). */
@@ -157,6 +159,7 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<TrainTeacher
     backend,
     evalEvery: o.evalEvery ?? 0,
     selectEpisodes: o.selectEpisodes ?? 20,
+    selectAtStart: o.selectAtStart ?? false,
     envOptions: o.envOptions,
     initActor: o.initActor ?? null,
     onInterval:

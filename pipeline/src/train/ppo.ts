@@ -72,6 +72,13 @@ export interface PpoHyper {
   criticHidden: number[];
   /** Initial log std of the Gaussian policy (continuous actions). */
   logStdInit: number;
+  /** Adam learning rate of the actor (and log std); null: `learningRate` (the critic always uses `learningRate`). */
+  actorLearningRate: number | null;
+  /**
+   * Critic warm-up: for the first this many rollouts only the value network is trained (the actor
+   * and log std are frozen), so a fine-tuned actor's first updates see advantages of a fitted critic.
+   */
+  warmupRollouts: number;
 }
 
 export const PPO_DEFAULTS: PpoHyper = {
@@ -97,6 +104,8 @@ export const PPO_DEFAULTS: PpoHyper = {
   activation: 'tanh',
   criticHidden: [64, 64],
   logStdInit: 0,
+  actorLearningRate: null,
+  warmupRollouts: 0,
 };
 
 export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOutput> {
@@ -126,7 +135,19 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
   const startLogStd = start?.head.kind === 'continuous' ? start.head.logStd : undefined;
   const logStd = startLogStd ? tf.variable(tf.tensor1d(Float32Array.from(startLogStd))) : tf.variable(tf.fill([actDim], hp.logStdInit));
   const trainVars = [...variables(actor), ...variables(critic), ...(discrete ? [] : [logStd])];
-  const optimizer = tf.train.adam(hp.learningRate, 0.9, 0.999, 1e-5);
+  const criticVars = variables(critic);
+  const criticNames = new Set(criticVars.map((v) => v.name));
+  // Two Adams (Adam is per parameter, so with equal rates this is the single-optimizer update):
+  // the actor may learn slower than the critic, and the warm-up steps the critic alone.
+  const actorLr0 = hp.actorLearningRate ?? hp.learningRate;
+  const actorOpt = tf.train.adam(actorLr0, 0.9, 0.999, 1e-5);
+  const criticOpt = tf.train.adam(hp.learningRate, 0.9, 0.999, 1e-5);
+  if (!(Number.isInteger(hp.warmupRollouts) && hp.warmupRollouts >= 0)) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `warmupRollouts takes a whole number >= 0, got ${hp.warmupRollouts}`, { field: '--warmup-rollouts' });
+  }
+  if (!(Number.isFinite(actorLr0) && actorLr0 >= 0)) {
+    throw new EdgeDistillError('BAD_ARGUMENT', `the actor learning rate must be a number >= 0, got ${actorLr0}`, { field: '--finetune-lr' });
+  }
   const obsRms = new RunningMeanStd(obsDim);
   const retRms = new RunningMeanStd(1);
   const discounted = new Float64Array(hp.numEnvs);
@@ -174,10 +195,15 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
   let gradSteps = 0;
   let rawObs = pool.current();
   if (hp.normObs) obsRms.update(rawObs, hp.numEnvs);
+  // The starting policy is a checkpoint too (fine-tuning: the student as it came in).
+  if (opts.selectAtStart) ctx.selectNow(snapshot(), 0);
 
   for (let update = 0; update < numUpdates; update++) {
-    const lr = hp.annealLr ? hp.learningRate * (1 - update / numUpdates) : hp.learningRate;
-    (optimizer as unknown as { learningRate: number }).learningRate = lr;
+    const frac = hp.annealLr ? 1 - update / numUpdates : 1;
+    const lr = hp.learningRate * frac;
+    (criticOpt as unknown as { learningRate: number }).learningRate = lr;
+    (actorOpt as unknown as { learningRate: number }).learningRate = actorLr0 * frac;
+    const warmup = update < hp.warmupRollouts;
 
     // 1. Rollout.
     const std = discrete ? null : Float32Array.from(logStd.dataSync(), Math.exp);
@@ -280,9 +306,13 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
             const vl = valueLoss(v, ret, oldV, hp.clipVloss);
             parts = [tf.keep(pg), tf.keep(vl), tf.keep(entropy as tf.Scalar)];
             return tf.add(tf.sub(pg, tf.mul(hp.entCoef, entropy)), tf.mul(hp.vfCoef, vl)) as tf.Scalar;
-          }, trainVars);
+          }, warmup ? criticVars : trainVars);
           const clipped = clipByGlobalNorm(grads, hp.maxGradNorm);
-          applyGradients(optimizer, clipped.grads);
+          const actorGrads: tf.NamedTensorMap = {};
+          const criticGrads: tf.NamedTensorMap = {};
+          for (const [k, g] of Object.entries(clipped.grads)) (criticNames.has(k) ? criticGrads : actorGrads)[k] = g;
+          if (Object.keys(actorGrads).length > 0) applyGradients(actorOpt, actorGrads);
+          applyGradients(criticOpt, criticGrads);
           const ratio = ratioT!.dataSync();
           let kl = 0;
           let cf = 0;
@@ -313,6 +343,7 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
     const n = Math.max(1, stats.n);
     ctx.metrics(step, {
       'charts/learning_rate': lr,
+      'charts/actor_learning_rate': warmup ? 0 : actorLr0 * frac,
       'losses/policy_loss': stats.pg / n,
       'losses/value_loss': stats.v / n,
       'losses/entropy': stats.ent / n,
@@ -344,7 +375,8 @@ export async function trainPpo(opts: RunOptions, hp: PpoHyper): Promise<TrainOut
     updatesPerSec: gradSteps / wall,
     stepsPerSec: step / wall,
   };
-  optimizer.dispose();
+  actorOpt.dispose();
+  criticOpt.dispose();
   return output;
 }
 

@@ -35,6 +35,8 @@ export interface RunOptions {
    */
   evalEvery: number;
   selectEpisodes: number;
+  /** Also evaluate the starting policy (step 0) as a candidate (fine-tuning: the student as it came in). */
+  selectAtStart?: boolean;
   /** Environment options (gravity, pole length, ...) for every env the run builds. */
   envOptions?: EnvOptions;
   /**
@@ -63,7 +65,15 @@ export interface TrainOutput {
   /** Mean training return over the last 20 episodes (stochastic / exploring policy). */
   recentReturn: number | null;
   /** When model selection ran: the step and selection score of the shipped model. */
-  selected: { step: number; meanReturn: number; episodes: number; seedStart: number; evaluations: number } | null;
+  selected: {
+    step: number;
+    meanReturn: number;
+    episodes: number;
+    seedStart: number;
+    evaluations: number;
+    /** Every evaluation in order: env steps and mean return on the selection seeds. */
+    curve: { step: number; meanReturn: number }[];
+  } | null;
   /** Gradient updates per second of wall time, and env steps per second. */
   updatesPerSec: number;
   stepsPerSec: number;
@@ -96,6 +106,7 @@ export class RunContext {
   private intervalNote = '-';
   private evaluations = 0;
   private best: { model: PolicyModel; step: number; mean: number } | null = null;
+  private readonly curve: { step: number; meanReturn: number }[] = [];
 
   constructor(readonly opts: RunOptions, readonly totalSteps: number) {
     if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
@@ -178,11 +189,20 @@ export class RunContext {
     writeFileAtomic(join(this.opts.outDir, 'policy.json'), policyToText({ ...model, card: { ...model.card, checkpointStep: step } }));
   }
 
+  /** Evaluates `model` now as a selection candidate (when model selection is on). */
+  selectNow(model: PolicyModel, step: number): void {
+    if (this.opts.evalEvery <= 0) return;
+    this.lastEval = step;
+    this.select(model, step);
+  }
+
   private select(model: PolicyModel, step: number): void {
     const { stats } = evaluatePolicy(model, this.opts.envId, this.opts.selectEpisodes, SELECT_SEED_START, this.opts.envOptions);
     this.evaluations++;
+    this.curve.push({ step, meanReturn: stats.mean });
     this.metrics(step, { 'eval/mean_return': stats.mean });
     this.opts.log?.(`eval at step ${step}: mean return ${stats.mean.toFixed(2)} over ${stats.episodes} episodes`);
+    // Strictly better: on a tie the earlier checkpoint (with selectAtStart, the start) stays.
     if (!this.best || stats.mean > this.best.mean) this.best = { model, step, mean: stats.mean };
   }
 
@@ -193,7 +213,7 @@ export class RunContext {
     const b = this.best!;
     return {
       model: b.model,
-      selected: { step: b.step, meanReturn: b.mean, episodes: this.opts.selectEpisodes, seedStart: SELECT_SEED_START, evaluations: this.evaluations },
+      selected: { step: b.step, meanReturn: b.mean, episodes: this.opts.selectEpisodes, seedStart: SELECT_SEED_START, evaluations: this.evaluations, curve: [...this.curve] },
     };
   }
 

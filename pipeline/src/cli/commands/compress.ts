@@ -15,6 +15,7 @@ interface CompressFlags {
   quantize?: string;
   autoShrink?: boolean;
   qat?: boolean;
+  inputBits?: string;
   percentile?: string;
   outputMargin?: string;
   targetAgreement?: string;
@@ -55,6 +56,7 @@ export function register(program: Command): void {
     .option('--quantize <q>', 'int8 | fp16')
     .option('--auto-shrink', 'search for the smallest student that still meets the targets (PoPS-style)')
     .option('--qat', 'quantization-aware fine-tuning even when post-training int8 meets the targets')
+    .option('--input-bits <b>', 'int8 input quantization: auto (default: 12 bits when 8 miss the targets), 8 or 12')
     .option('--percentile <p>', 'int8 percentile calibration (default 99.99)')
     .option('--output-margin <m>', 'int8 output range widened by this fraction on each side (default 0.1)')
     .option('--target-agreement <a>', 'agreement target for discrete actions (default 0.99; 0 turns it off)')
@@ -70,6 +72,10 @@ export function register(program: Command): void {
         const { openTeacher } = await import('../../distill/index.js');
         if (opts.quantize !== undefined && !['int8', 'fp16'].includes(opts.quantize)) throw new EdgeDistillError('BAD_ARGUMENT', `--quantize must be int8 or fp16, got "${opts.quantize}"`, { field: '--quantize' });
         const num = (flag: string, v?: string) => (v === undefined ? undefined : parseNumber(flag, v));
+        if (opts.inputBits !== undefined && !['auto', '8', '12'].includes(opts.inputBits)) {
+          throw new EdgeDistillError('BAD_ARGUMENT', `--input-bits must be auto, 8 or 12, got "${opts.inputBits}"`, { field: '--input-bits' });
+        }
+        const inputBits = opts.inputBits === undefined || opts.inputBits === 'auto' ? undefined : (Number(opts.inputBits) as 8 | 12);
         const prune = opts.prune ? parsePrune(opts.prune, opts.importance, opts.scope) : null;
         const inputs: Awaited<ReturnType<typeof readCompressInput>>[] = [];
         for (const dir of opts.policy) inputs.push(await readCompressInput(dir, opts.teacher));
@@ -87,6 +93,7 @@ export function register(program: Command): void {
             quantize: opts.quantize as 'int8' | 'fp16' | undefined,
             autoShrink: opts.autoShrink,
             qat: opts.qat,
+            inputBits,
             percentile: num('--percentile', opts.percentile),
             outputMargin: num('--output-margin', opts.outputMargin),
             targets: { agreement: num('--target-agreement', opts.targetAgreement), retention: num('--target-retention', opts.targetRetention) },

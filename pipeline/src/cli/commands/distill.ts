@@ -20,6 +20,9 @@ interface DistillFlags {
   envOption: string[];
   finetune?: string;
   steps?: string;
+  finetuneLr?: string;
+  warmupRollouts?: string;
+  evalEvery?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -43,6 +46,9 @@ export function register(program: Command): void {
     .option('--init-from <dir>', 'transfer: start from the student in DIR (its policy.json) instead of random weights, and compare with a student trained from scratch on the same budget (report.json "transfer")')
     .option('--finetune <method>', 'with --init-from and no --teacher: fine-tune the student itself on the env; only "ppo"')
     .option('--steps <n>', 'env steps of PPO fine-tuning (each of the two runs)', '50000')
+    .option('--finetune-lr <lr>', 'PPO fine-tuning: actor learning rate (default: a tenth of the env preset\'s; the fresh critic keeps the preset\'s)')
+    .option('--warmup-rollouts <n>', 'PPO fine-tuning: first N rollouts train only the fresh critic, actor frozen (default 10, at most a quarter of the rollouts)')
+    .option('--eval-every <steps>', 'PPO fine-tuning: evaluate a checkpoint every N env steps on 20 selection seeds (10000..10019) and keep the best, the starting student included (default: a tenth of --steps); the from-scratch run uses the same rule')
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'print nothing but errors and the result')
     .addHelpText('after', `\n${EXIT_HELP}\n\nExample:\n  $ edgedistill distill --teacher models/cartpole-v1/teacher.onnx --env CartPole-v1 --student 32,32 --out runs/cp-student --json\n  $ edgedistill distill --teacher models/cartpole-v1/teacher.onnx --env CartPole-v1 --out runs/cp-student --checkpoint-every 1 --resume\n  $ edgedistill distill --init-from runs/cp-student --teacher runs/cp-g12/teacher.onnx --env CartPole-v1 --env-option gravity=12 --out runs/cp-g12-student\n  $ edgedistill distill --init-from runs/cp-student --finetune ppo --steps 20000 --env CartPole-v1 --env-option length=0.7 --out runs/cp-l07-student`)
@@ -122,6 +128,11 @@ async function transferCommand(opts: DistillFlags): Promise<void> {
     throw new EdgeDistillError('BAD_ARGUMENT', teachers.length ? '--init-from takes one --teacher' : '--init-from needs the variant\'s --teacher FILE, or --finetune ppo', { field: '--teacher' });
   }
   if (opts.student) throw new EdgeDistillError('BAD_ARGUMENT', 'a student started from --init-from keeps its sizes; drop --student', { field: '--student' });
+  if (!opts.finetune) {
+    for (const [flag, v] of [['--finetune-lr', opts.finetuneLr], ['--warmup-rollouts', opts.warmupRollouts], ['--eval-every', opts.evalEvery]] as const) {
+      if (v !== undefined) throw new EdgeDistillError('BAD_ARGUMENT', `${flag} applies to --finetune ppo only`, { field: flag });
+    }
+  }
   const envOptions = await envOptionsOf(opts);
   const seed = parseNumber('--seed', opts.seed);
   const steps = parseNumber('--steps', opts.steps ?? '50000');
@@ -132,7 +143,15 @@ async function transferCommand(opts: DistillFlags): Promise<void> {
       envId: opts.env as string,
       envOptions,
       seed,
-      source: opts.finetune ? { kind: 'ppo', steps } : { kind: 'teacher', teacher: teachers[0] },
+      source: opts.finetune
+        ? {
+            kind: 'ppo',
+            steps,
+            finetuneLr: opts.finetuneLr === undefined ? undefined : parseNumber('--finetune-lr', opts.finetuneLr),
+            warmupRollouts: opts.warmupRollouts === undefined ? undefined : parseNumber('--warmup-rollouts', opts.warmupRollouts),
+            evalEvery: opts.evalEvery === undefined ? undefined : parseNumber('--eval-every', opts.evalEvery),
+          }
+        : { kind: 'teacher', teacher: teachers[0] },
       maxSamples: opts.maxSamples === undefined ? undefined : parseNumber('--max-samples', opts.maxSamples),
       log: bar.active ? (l) => bar.log(l) : null,
       onProgress: bar.active
@@ -163,6 +182,16 @@ async function transferCommand(opts: DistillFlags): Promise<void> {
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) console.log(`  ${r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ')}`);
+  for (const [name, s] of [['from init', t.fromInit], ['from scratch', t.fromScratch]] as const) {
+    const sel = s.selection;
+    if (!sel) continue;
+    const curve = sel.curve.map((c) => `${c.steps}: ${c.return.toFixed(1)}`).join(', ');
+    console.log(`  ${name}: checkpoints (env steps: mean return on seeds ${sel.seedStart}..${sel.seedStart + sel.episodes - 1}) ${curve}; kept ${sel.kept.start ? 'the start' : `step ${sel.kept.steps}`} (${sel.kept.return.toFixed(1)})`);
+  }
+  if (t.finetune) {
+    const f = t.finetune.fromInit;
+    console.log(`  fine-tuning: actor learning rate ${f.actorLearningRate}, critic ${f.criticLearningRate}, ${f.warmupRollouts} critic warm-up rollouts, clip ${f.clipCoef}`);
+  }
   console.log(`  verdict: ${t.verdict} (${t.reason})`);
   for (const f of [files.onnx, files.policy, files.report, scratchFiles.policy]) console.log(`  wrote ${f}`);
 }

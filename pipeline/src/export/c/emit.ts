@@ -3,7 +3,8 @@
  * globals written (activations live on the stack, so calls are reentrant). It runs the int8 plan
  * (quant/plan.ts) with the ops' semantics (quant/ops/), bit for bit what the JS int8 module, the
  * int8 ONNX and the int8 TFLite compute:
- *   float normalization -> q = clamp(rint(float(v * inv)) + zp) -> int32 accumulate ->
+ *   float normalization -> q = clamp(rint(float(v * inv)) + zp) (int8, or int16 holding a wide
+ *   input's 12-bit codes) -> int32 accumulate ->
  *   clamp(rint((float)acc * m) + zp) [-> table] -> float((q - zp) * s) -> float head.
  *
  * float arithmetic must be IEEE single precision: FLT_EVAL_METHOD 0 (x86-64 SSE, ARM, RISC-V; the
@@ -46,12 +47,13 @@ function rows(values: ArrayLike<number>, per: number, fmt: (v: number) => string
   return out.join(',\n');
 }
 
-function checkLayer(i: number, p: Int8LayerPlan): void {
+/** `span`: the largest |x| of the layer's input codes (128 for int8, more for a wide first layer). */
+function checkLayer(i: number, p: Int8LayerPlan, span: number): void {
   let worst = 0;
   for (let c = 0; c < p.outDim; c++) {
     let s = 0;
     for (let k = 0; k < p.inDim; k++) s += Math.abs(p.weight[c * p.inDim + k]);
-    worst = Math.max(worst, Math.abs(p.foldedBias[c]) + 128 * s);
+    worst = Math.max(worst, Math.abs(p.foldedBias[c]) + span * s);
   }
   if (worst > INT32_MAX) {
     throw new EdgeDistillError('UNSUPPORTED', `layer ${i} may overflow an int32 accumulator (bound ${worst})`, {
@@ -64,7 +66,8 @@ function checkLayer(i: number, p: Int8LayerPlan): void {
 export function emitC(qp: QuantizedPolicy, opts: EmitCOptions = {}): CSources {
   const model = qp.model;
   const plan = planInt8(qp);
-  plan.layers.forEach((p, i) => checkLayer(i, p));
+  const wide = plan.inputBits !== 8;
+  plan.layers.forEach((p, i) => checkLayer(i, p, i === 0 ? Math.max(-plan.inputMin, plan.inputMax) : 128));
   const d = model.obsDim;
   const L = plan.layers.length;
   const outDim = plan.layers[L - 1].outDim;
@@ -131,11 +134,23 @@ ${discrete ? `\n/* The action: ${opts.actionStart ? `${opts.actionStart} + ` : '
     '  return r < lo ? lo : (r > 127 ? 127 : r);',
     '}',
     '',
+    ...(wide
+      ? [
+          `/* The ${plan.inputBits}-bit quantized observation: round half to even, saturate to +-${plan.inputMax}. */`,
+          'static int32_t quantize_input(float y) {',
+          '  int32_t r;',
+          `  y = y > ${plan.inputMax + 1}.0f ? ${plan.inputMax + 1}.0f : (y >= ${plan.inputMin - 1}.0f ? y : ${plan.inputMin - 1}.0f); /* also maps NaN to the minimum */`,
+          `  r = (int32_t)((y + 12582912.0f) - 12582912.0f)${plus(plan.input.zeroPoint)};`,
+          `  return r < ${plan.inputMin} ? ${plan.inputMin} : (r > ${plan.inputMax} ? ${plan.inputMax} : r);`,
+          '}',
+          '',
+        ]
+      : []),
   );
   plan.layers.forEach((p, i) => {
     const q = `requantize((float)a * M${i}[c], ${p.outZeroPoint}, ${p.actMin})`;
     src.push(
-      `static void layer${i}(const int8_t *x, int8_t *y) {`,
+      `static void layer${i}(const ${i === 0 && wide ? 'int16_t' : 'int8_t'} *x, int8_t *y) {`,
       '  int c, k;',
       `  for (c = 0; c < ${p.outDim}; c++) {`,
       `    int32_t a = K${i}[c];`,
@@ -149,12 +164,16 @@ ${discrete ? `\n/* The action: ${opts.actionStart ? `${opts.actionStart} + ` : '
   const clip = norm && norm.clip !== null ? cFloat(norm.clip) : null;
   src.push(
     `static void run(const float *obs, int8_t *y) {`,
-    `  int8_t ${[d, ...plan.layers.slice(0, -1).map((l) => l.outDim)].map((n, i) => `x${i}[${n}]`).join(', ')};`,
+    ...(wide
+      ? [`  int16_t x0[${d}];`, ...(L > 1 ? [`  int8_t ${plan.layers.slice(0, -1).map((l, i) => `x${i + 1}[${l.outDim}]`).join(', ')};`] : [])]
+      : [`  int8_t ${[d, ...plan.layers.slice(0, -1).map((l) => l.outDim)].map((n, i) => `x${i}[${n}]`).join(', ')};`]),
     '  int i;',
     `  for (i = 0; i < ${d}; i++) {`,
     `    float v = ${norm ? '(obs[i] - MU[i]) / SD[i]' : 'obs[i]'};`,
     ...(clip ? [`    v = v < -${clip} ? -${clip} : (v > ${clip} ? ${clip} : v);`] : []),
-    `    x0[i] = (int8_t)requantize(v * ${cFloat(plan.inputInvScale)}, ${plan.input.zeroPoint}, -128);`,
+    wide
+      ? `    x0[i] = (int16_t)quantize_input(v * ${cFloat(plan.inputInvScale)});`
+      : `    x0[i] = (int8_t)requantize(v * ${cFloat(plan.inputInvScale)}, ${plan.input.zeroPoint}, -128);`,
     '  }',
     ...plan.layers.map((_, i) => `  layer${i}(x${i}, ${i === L - 1 ? 'y' : `x${i + 1}`});`),
     '}',

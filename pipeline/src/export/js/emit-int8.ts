@@ -1,6 +1,7 @@
 /**
  * QuantizedPolicy -> standalone int8 ES module. It runs the int8 plan (quant/plan.ts) with the
- * ops' exact semantics (quant/ops/): float32 normalization, QUANTIZE by float32 reciprocal, integer
+ * ops' exact semantics (quant/ops/): float32 normalization, QUANTIZE by float32 reciprocal (to int8,
+ * or to a wider integer for a wide-input policy: see QuantizedPolicy.inputBits), integer
  * accumulation, requantization q = clamp(rint(float32(float32(acc) * m)) + zp), lookup tables for
  * tanh / sigmoid, DEQUANTIZE, float32 head. So it is bit-identical to forwardInt8, the int8 ONNX in
  * onnxruntime and the int8 TFLite in LiteRT.
@@ -95,7 +96,7 @@ export function emitInt8Module(qp: QuantizedPolicy, opts: CompileJsOptions = {})
     `    let v = ${v};`,
     ...(clip ? [`    v = v < -${clip} ? -${clip} : v > ${clip} ? ${clip} : v;`] : []),
     `    const r = fr(v * ${jsNumber(plan.inputInvScale)}) + R - R${plus(plan.input.zeroPoint)};`,
-    '    X0[i] = r < -128 ? -128 : r > 127 ? 127 : r;',
+    `    X0[i] = r < ${plan.inputMin} ? ${plan.inputMin} : r > ${plan.inputMax} ? ${plan.inputMax} : r;`,
     '  }',
     '}',
   );

@@ -15,8 +15,10 @@
  */
 import { squashConstants } from '../../ir/forward.js';
 import { outputName, type PolicyModel } from '../../ir/types.js';
+import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import type { QuantizedPolicy } from '../../quant/types.js';
-import type { ActivationParams } from '../../quant/int8.js';
+import { FLOAT32_EXACT_INT, wideAccBound, type ActivationParams } from '../../quant/int8.js';
+import { planInt8 } from '../../quant/plan.js';
 import { GraphBuilder, f16Bytes, i32Bytes, i8Bytes, type GraphSpec, type QuantSpec } from './graph.js';
 import { toFloat16Array } from './float16.js';
 import { ActivationFunctionType, BuiltinOperator, BuiltinOptionsType, TensorType } from './schema.js';
@@ -141,29 +143,85 @@ export function lowerFloat(model: PolicyModel, variant: 'fp32' | 'fp16', opts: L
   return finish(g, model, input, x, variant, opts);
 }
 
-/** Full-integer int8 graph (float32 I/O) of a quantized policy. */
+/**
+ * The quantized wide (e.g. 12-bit) observation and the first layer in float ops over integer
+ * values, exact because every partial sum is an integer below 2^24 (checked when quantizing):
+ *   MUL float32(1 / s_in) -> ROUND (half to even) -> MINIMUM +max -> MAXIMUM -max
+ *   -> FULLY_CONNECTED float (int8 weights and int32 bias as float32 constants)
+ *   -> MUL m[c] (fused RELU) -> QUANTIZE (scale 1, zp_out)                       int8
+ * The int8 output is labelled scale 1 because the MUL already put it in units of s_out; the next
+ * FULLY_CONNECTED takes the real scale through its weight scales. Needs a relu / linear first
+ * layer followed by another layer (an int8 TANH / LOGISTIC builds its table from its input scale).
+ */
+function lowerWideFirstLayer(g: GraphBuilder, qp: QuantizedPolicy, normalized: number): number {
+  const plan = planInt8(qp);
+  const l = qp.layers[0];
+  const p = plan.layers[0];
+  const bound = wideAccBound(l.weight, l.bias, l.outDim, l.inDim, plan.inputMax);
+  if (bound >= FLOAT32_EXACT_INT || plan.input.zeroPoint !== 0 || qp.layers.length < 2 || (l.activation !== 'relu' && l.activation !== 'none')) {
+    throw new EdgeDistillError('UNSUPPORTED', `a ${plan.inputBits}-bit input needs zero point 0, a relu or linear first layer followed by another, and partial sums below 2^24 (bound ${bound})`, {
+      field: 'inputBits',
+    });
+  }
+  const d = qp.model.obsDim;
+  let x = g.binary('MUL', normalized, g.constF32('obs_q.inv_scale', new Float32Array(d).fill(plan.inputInvScale)), 'obs_q/scaled');
+  const r = g.activationLike(x, 'obs_q/rounded', TensorType.FLOAT32);
+  g.op({ op: BuiltinOperator.ROUND, version: 1, inputs: [x], outputs: [r] });
+  x = g.binary('MINIMUM', r, g.constF32('obs_q.max', new Float32Array(d).fill(plan.inputMax)), 'obs_q/clipped_high');
+  x = g.binary('MAXIMUM', x, g.constF32('obs_q.min', new Float32Array(d).fill(plan.inputMin)), 'obs_q');
+  const w = g.constF32('layers.0.weight', Float32Array.from(l.weight), [l.outDim, l.inDim]);
+  const b = g.constF32('layers.0.bias', Float32Array.from(l.bias), [l.outDim]);
+  const acc = g.activationLike(x, 'layers.0/acc', TensorType.FLOAT32, l.outDim);
+  g.op({ op: BuiltinOperator.FULLY_CONNECTED, version: 1, inputs: [x, w, b], outputs: [acc], options: fullyConnectedOptions('none') });
+  const m = g.constF32('layers.0.multiplier', p.multipliers, [l.outDim]);
+  const scaled = g.activationLike(acc, 'layers.0/requantized', TensorType.FLOAT32);
+  g.op({
+    op: BuiltinOperator.MUL,
+    version: 1,
+    inputs: [acc, m],
+    outputs: [scaled],
+    options: { type: BuiltinOptionsType.MulOptions, fusedActivation: l.activation === 'relu' ? ActivationFunctionType.RELU : ActivationFunctionType.NONE },
+  });
+  const y = g.activationLike(scaled, 'layers.0/fc', TensorType.INT8, undefined, { scale: [1], zeroPoint: [l.output.zeroPoint] });
+  g.op({ op: BuiltinOperator.QUANTIZE, version: 1, inputs: [scaled], outputs: [y], options: { type: BuiltinOptionsType.QuantizeOptions } });
+  return y;
+}
+
+/** Full-integer int8 graph (float32 I/O) of a quantized policy (a wide input: see lowerWideFirstLayer). */
 export function lowerInt8(qp: QuantizedPolicy, opts: LowerOptions = {}): GraphSpec {
   const model = qp.model;
   const g = new GraphBuilder();
   const input = inputTensor(g, model.obsDim, opts.batch ?? 1);
   const normalized = normalize(g, model, input);
-  let x = g.activationLike(normalized, 'obs/quantized', TensorType.INT8, undefined, perTensor(qp.input));
-  g.op({
-    op: BuiltinOperator.QUANTIZE,
-    version: 1,
-    inputs: [normalized],
-    outputs: [x],
-    options: { type: BuiltinOptionsType.QuantizeOptions },
-  });
+  const wide = (qp.inputBits ?? 8) !== 8;
+  let x: number;
+  if (wide) {
+    x = lowerWideFirstLayer(g, qp, normalized);
+  } else {
+    x = g.activationLike(normalized, 'obs/quantized', TensorType.INT8, undefined, perTensor(qp.input));
+    g.op({
+      op: BuiltinOperator.QUANTIZE,
+      version: 1,
+      inputs: [normalized],
+      outputs: [x],
+      options: { type: BuiltinOptionsType.QuantizeOptions },
+    });
+  }
   qp.layers.forEach((layer, i) => {
+    if (wide && i === 0) return;
     const at = `layers.${i}`;
     const zeros = new Array<number>(layer.outDim).fill(0);
+    // After a wide first layer the int8 tensor is labelled scale 1 (see lowerWideFirstLayer): the
+    // second layer's weight scales carry the real input scale instead, s_w' = float32(s_in * s_w[c]),
+    // so its bias scale (s_w') and requantization multiplier float32(float32(1 * s_w') / s_out)
+    // are exactly the ones of the int8 reference.
+    const weightScales = wide && i === 1 ? layer.biasScales : layer.weightScales;
     const w = g.tensor({
       name: `${at}.weight`,
       type: TensorType.INT8,
       shape: [layer.outDim, layer.inDim],
       data: i8Bytes(layer.weight),
-      quant: { scale: layer.weightScales, zeroPoint: zeros, quantizedDimension: 0 },
+      quant: { scale: weightScales, zeroPoint: zeros, quantizedDimension: 0 },
     });
     const b = g.tensor({
       name: `${at}.bias`,

@@ -34,6 +34,7 @@ export const BuiltinOperator = {
   MAXIMUM: 55,
   MINIMUM: 57,
   QUANTIZE: 114,
+  ROUND: 116,
 } as const;
 export type BuiltinOperatorCode = (typeof BuiltinOperator)[keyof typeof BuiltinOperator];
 

@@ -15,7 +15,10 @@ export function inverseScale(scale: number): number {
   return f(1 / scale);
 }
 
-/** One float32 value to int8 with a precomputed `invScale` = {@link inverseScale}(scale). */
-export function quantize(x: number, invScale: number, zeroPoint: number): number {
-  return clamp(roundHalfEven(f(x * invScale)) + zeroPoint, INT8_MIN, INT8_MAX);
+/**
+ * One float32 value to int8 with a precomputed `invScale` = {@link inverseScale}(scale); `lo` / `hi`
+ * widen the saturation for a wide (e.g. 12-bit) quantized observation.
+ */
+export function quantize(x: number, invScale: number, zeroPoint: number, lo = INT8_MIN, hi = INT8_MAX): number {
+  return clamp(roundHalfEven(f(x * invScale)) + zeroPoint, lo, hi);
 }
