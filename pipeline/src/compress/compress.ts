@@ -12,6 +12,7 @@
 import { arch, cpus, platform } from 'node:os';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import type { LossName, TeacherLike } from '../distill/index.js';
+import { resolveTrainerBackend } from '../distill/mlp-train.js';
 import { forward, paramCount } from '../ir/forward.js';
 import { policyToText } from '../ir/serialize.js';
 import type { PolicyModel } from '../ir/types.js';
@@ -406,7 +407,8 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     },
     notes,
     data: { train: ctx.train.size, validation: ctx.validation.size, heldOut: ctx.heldOut.size, teacherStates: ctx.teacherStates.n },
-    backend: 'js-f32',
+    // What ran the fine-tuning passes (TunableMlp; EDGEDISTILL_TRAINER overrides it like distill's).
+    backend: resolveTrainerBackend(),
     machine: machineName(),
     wallSeconds: (performance.now() - t0) / 1000,
   };

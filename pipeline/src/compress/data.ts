@@ -62,20 +62,23 @@ export class StateSet {
   /** `batch` rows of x (from {@link normalized}) drawn uniformly with replacement into xb, targets into tb. */
   sample(rnd: () => number, batch: number, x: Float32Array, xb: Float32Array, tb: Float32Array): void {
     const { obsDim: d, targetDim: t } = this;
+    const tg = this.targets;
+    // Element loops, not set(subarray()): rows are a few floats, and a subarray per row allocates.
     for (let b = 0; b < batch; b++) {
       const k = Math.floor(rnd() * this.size);
-      xb.set(x.subarray(k * d, (k + 1) * d), b * d);
-      tb.set(this.targets.subarray(k * t, (k + 1) * t), b * t);
+      for (let j = 0; j < d; j++) xb[b * d + j] = x[k * d + j];
+      for (let j = 0; j < t; j++) tb[b * t + j] = tg[k * t + j];
     }
   }
 
   /** Like {@link sample}, with the teacher actions (actionDim per row) instead of the targets. */
   sampleActions(rnd: () => number, batch: number, x: Float32Array, xb: Float32Array, ab: Float32Array): void {
     const { obsDim: d, actionDim: a } = this;
+    const acts = this.actions;
     for (let b = 0; b < batch; b++) {
       const k = Math.floor(rnd() * this.size);
-      xb.set(x.subarray(k * d, (k + 1) * d), b * d);
-      ab.set(this.actions.subarray(k * a, (k + 1) * a), b * a);
+      for (let j = 0; j < d; j++) xb[b * d + j] = x[k * d + j];
+      for (let j = 0; j < a; j++) ab[b * a + j] = acts[k * a + j];
     }
   }
 

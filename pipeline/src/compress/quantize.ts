@@ -12,8 +12,10 @@
  * When every 8-bit PTQ variant misses the targets and the model allows it, the same three variants
  * run again with a 12-bit quantized observation (QuantizedPolicy.inputBits: int8 weights, every later
  * tensor int8; the exporters compute that first layer exactly in float ops), and QAT starts from the
- * best of all six. Measured on CartPole-v1, whose teacher acts on a fine boundary: held-out agreement
- * 8-bit PTQ 0.90-0.92 / QAT 0.94, 12-bit PTQ 0.97 / QAT 0.991.
+ * best of all six (from each of the three wide-input ones when the best is wide: see below).
+ * Measured on CartPole-v1, whose teacher acts on a fine boundary: held-out agreement 8-bit PTQ
+ * 0.90-0.92 / QAT 0.94, 12-bit PTQ 0.97 / QAT 0.991-0.992 (distill seeds 0-2; float students
+ * 0.990-0.994 on the same states).
  * Every int8 number here comes from forwardInt8 (the integer semantics exporters reproduce).
  */
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
@@ -138,54 +140,38 @@ export async function quantizeInt8(ctx: CompressContext, model: PolicyModel, par
   let chosen = best();
   const qat = o.qat ?? 'auto';
   if (qat === 'always' || (qat === 'auto' && !chosen.eval.targetsMet)) {
-    // QAT in rounds, DAgger-style: the int8 model drives the next round's data (the states int8
-    // errors lead to), fine-tuning continues from the last round; the round with the best
-    // validation metrics (computed with forwardInt8) is kept.
-    const ranges = chosen.ranges;
-    const fq = activationParamsOf(ranges);
-    const start = chosen;
-    const score = (qp: QuantizedPolicy) => heldOutMetrics(ctx, { kind: 'int8', qp }, ctx.validation);
-    const stop = stopAgreement(ctx);
-    let base = start.float;
-    let driver = start.qp;
-    let best: { qp: QuantizedPolicy; float: PolicyModel; m: ReturnType<typeof score>; ft: FinetuneResult } | null = null;
-    let seconds = 0;
-    let steps = 0;
     // A wide-input start is a case 8-bit int8 could not handle (a teacher acting on a fine boundary):
-    // twice the budget there (measured on CartPole-v1: held-out agreement 0.988 -> 0.991).
-    const wideStart = start.inputBits !== 8;
-    const rounds = o.qatRounds ?? (wideStart ? 12 : 6);
-    let stale = 0;
-    for (let round = 0; round < rounds && stale < (wideStart ? 3 : 2); round++) {
-      const tuned = await tuneModel(ctx, base, params, {
-        driver: { kind: 'int8', qp: driver },
-        fakeQuant: fq,
-        loss: ctx.head.kind === 'discrete' ? 'nll' : undefined,
-        finetune: { steps: wideStart ? 6000 : 3000, lr: 2e-3, ...o.finetune },
-      });
-      seconds += tuned.finetune.seconds;
-      steps += tuned.finetune.steps;
-      const qp = quantizeWithRanges(tuned.model, ranges);
-      const m = score(qp);
-      if (!best || (m.agreement !== null ? m.agreement > (best.m.agreement as number) : (m.actionError as number) < (best.m.actionError as number))) {
-        best = { qp, float: tuned.model, m, ft: tuned.finetune };
-        stale = 0;
-      } else stale++; // two rounds without progress: stop
-      if (m.agreement !== null && stop !== null && m.agreement >= stop) break;
-      base = tuned.model;
-      driver = qp;
+    // there, QAT restarts from each wide-input PTQ variant (on CartPole-v1 their QAT outcomes spread
+    // 0.0016-0.0037 in validation agreement), with rounds of 4x the data, all teacher-driven: the
+    // target binding there is agreement on teacher-visited states, and with 8,000 mixed states per
+    // round the train-set agreement was 0.995 against held-out 0.989. Measured on CartPole-v1 (distill
+    // seeds 0-2, held-out agreement, 16k validation states): one start, 500-step mixed rounds
+    // 0.9890-0.9906; 3 starts 0.9898-0.9905; 3 starts + 2000-step teacher rounds 0.9911-0.9924
+    // (25-31 CPU-s for context + int8, was 6-8 s; with patience 2 instead of 3, 0.9881-0.9913).
+    // Validation picks the start and the round (whether to go wide and to run QAT at all is still
+    // decided on the held-out evaluation of the PTQ trials, as before).
+    const wideStart = chosen.inputBits !== 8;
+    const starts = wideStart ? trials.filter((t) => t.inputBits === chosen.inputBits) : [chosen];
+    let r: QatRun | null = null;
+    let steps = 0;
+    let seconds = 0;
+    for (const start of starts) {
+      const x = await qatFrom(ctx, start, params, wideStart, o);
+      steps += x.steps;
+      seconds += x.seconds;
+      if (!r || betterMetrics(x.m, r.m)) r = x;
     }
-    const b = best!;
+    const b = r!;
     const ev = await evaluateCandidate(ctx, { kind: 'int8', qp: b.qp });
     const t: Int8Trial = {
-      label: `int8 QAT (from ${start.label.replace('int8 ', '')})`,
-      method: start.method,
-      inputBits: start.inputBits,
-      equalized: start.equalized,
+      label: `int8 QAT (from ${b.start.label.replace('int8 ', '')})`,
+      method: b.start.method,
+      inputBits: b.start.inputBits,
+      equalized: b.start.equalized,
       qat: true,
       qp: b.qp,
       float: b.float,
-      ranges,
+      ranges: b.start.ranges,
       eval: ev,
       finetune: { ...b.ft, steps, seconds },
     };
@@ -193,4 +179,63 @@ export async function quantizeInt8(ctx: CompressContext, model: PolicyModel, par
     if (betterEval(ev, chosen.eval, ctx.targets)) chosen = t;
   }
   return { chosen, trials };
+}
+
+type Metrics = { agreement: number | null; actionError: number | null };
+
+/** Higher validation agreement, or lower action error. */
+function betterMetrics(a: Metrics, b: Metrics): boolean {
+  return a.agreement !== null ? a.agreement > (b.agreement as number) : (a.actionError as number) < (b.actionError as number);
+}
+
+interface QatRun {
+  start: Int8Trial;
+  qp: QuantizedPolicy;
+  float: PolicyModel;
+  /** Validation metrics (forwardInt8). */
+  m: Metrics;
+  ft: FinetuneResult;
+  steps: number;
+  seconds: number;
+}
+
+/**
+ * QAT from one PTQ start, in rounds, DAgger-style: the int8 model drives the next round's data (the
+ * states int8 errors lead to; wide starts: teacher-driven, see above), fine-tuning continues from
+ * the last round with the activation ranges fixed to the start's calibration; the round with the
+ * best validation metrics (computed with forwardInt8) is kept.
+ */
+async function qatFrom(ctx: CompressContext, start: Int8Trial, params: readonly LayerParam[] | null, wideStart: boolean, o: Int8Options): Promise<QatRun> {
+  const ranges = start.ranges;
+  const fq = activationParamsOf(ranges);
+  const stop = stopAgreement(ctx);
+  let base = start.float;
+  let driver = start.qp;
+  let best: { qp: QuantizedPolicy; float: PolicyModel; m: Metrics; ft: FinetuneResult } | null = null;
+  let seconds = 0;
+  let steps = 0;
+  // Wide starts: twice the budget per round and a round more of patience (CartPole-v1: 0.988 -> 0.991).
+  const rounds = o.qatRounds ?? (wideStart ? 12 : 6);
+  let stale = 0;
+  for (let round = 0; round < rounds && stale < (wideStart ? 3 : 2); round++) {
+    const tuned = await tuneModel(ctx, base, params, {
+      driver: { kind: 'int8', qp: driver },
+      round: wideStart ? { steps: 2000, beta: 1 } : undefined,
+      fakeQuant: fq,
+      loss: ctx.head.kind === 'discrete' ? 'nll' : undefined,
+      finetune: { steps: wideStart ? 6000 : 3000, lr: 2e-3, ...o.finetune },
+    });
+    seconds += tuned.finetune.seconds;
+    steps += tuned.finetune.steps;
+    const qp = quantizeWithRanges(tuned.model, ranges);
+    const m = heldOutMetrics(ctx, { kind: 'int8', qp }, ctx.validation);
+    if (!best || betterMetrics(m, best.m)) {
+      best = { qp, float: tuned.model, m, ft: tuned.finetune };
+      stale = 0;
+    } else stale++; // rounds without progress: stop
+    if (m.agreement !== null && stop !== null && m.agreement >= stop) break;
+    base = tuned.model;
+    driver = qp;
+  }
+  return { start, ...best!, steps, seconds };
 }

@@ -12,6 +12,8 @@ export interface TuneOptions {
   /** Add a DAgger round first (default true); `driver` is who acts (default: the float candidate). */
   dagger?: boolean;
   driver?: Candidate;
+  /** The DAgger round's vector steps and teacher share (addCandidateRound's defaults: 500, 0.5). */
+  round?: { steps?: number; beta?: number };
   finetune?: FinetuneOptions;
   fakeQuant?: FakeQuantSpec | null;
   /** Loss override (default: the context's, from the distillation loss). */
@@ -29,7 +31,7 @@ export function stopAgreement(ctx: CompressContext): number | null {
 }
 
 export async function tuneModel(ctx: CompressContext, model: PolicyModel, params: readonly LayerParam[] | null, o: TuneOptions = {}): Promise<TuneResult> {
-  if (o.dagger ?? true) await addCandidateRound(ctx, o.driver ?? { kind: 'float', model });
+  if (o.dagger ?? true) await addCandidateRound(ctx, o.driver ?? { kind: 'float', model }, o.round);
   const net = new TunableMlp(model, params, 256);
   net.fakeQuant = o.fakeQuant ?? null;
   const head = o.loss ? { ...ctx.head, loss: o.loss } : ctx.head;

@@ -21,6 +21,10 @@ export interface MlpKernels {
   tanh_grad(d: number, y: number, n: number): void;
   copy_rows(src: number, lds: number, rows: number, cols: number, dst: number, ldd: number): void;
   transpose(src: number, lds: number, rows: number, cols: number, dst: number, ldd: number): void;
+  relu_out(src: number, dst: number, n: number): void;
+  gate_positive(d: number, z: number, n: number): void;
+  gate_mask(d: number, mask: number, n: number): void;
+  fake_quant(x: number, n: number, inv: number, scale: number, zp: number, lo: number, hi: number, mask: number): void;
 }
 
 /** A compiled WebAssembly.Module (opaque here). */
@@ -59,6 +63,27 @@ export function kernelModule(bytes?: Uint8Array): KernelModule | null {
 }
 
 export const pad4 = (n: number): number => (n + 3) & ~3;
+
+/** The kernels on a fresh (zeroed) memory of at least `bytes` bytes, and a float view of all of it. */
+export function instantiateKernels(mod: KernelModule, bytes: number): { memory: { readonly buffer: ArrayBuffer }; kernels: MlpKernels; f32: Float32Array } {
+  const api = wasmApi as WasmApi; // a KernelModule exists, so the API does
+  const memory = new api.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  const inst = new api.Instance(mod, { env: { memory } });
+  return { memory, kernels: inst.exports as unknown as MlpKernels, f32: new Float32Array(memory.buffer) };
+}
+
+/**
+ * Bump allocator of byte offsets for one kernel memory: 16-byte aligned blocks; byte 0 stays
+ * unused, because a bias pointer of 0 means "no bias" to gemm_nn.
+ */
+export class KernelLayout {
+  top = 16;
+  alloc(floats: number): number {
+    const at = this.top;
+    this.top += ((floats * 4 + 15) & ~15) || 16;
+    return at;
+  }
+}
 
 export type WasmActivation = 'relu' | 'tanh' | 'none';
 
@@ -154,11 +179,7 @@ export class WasmMlp {
     this.stage = alloc(maxBatch * Math.max(in0, last.outDim));
     this.out = last.outDim === last.outPad ? last.act : alloc(maxBatch * last.outDim);
     // Fresh memory is zero, which is what every padded region must hold.
-    const api = wasmApi as WasmApi; // a KernelModule exists, so the API does
-    this.memory = new api.Memory({ initial: Math.ceil(top / 65536) });
-    const inst = new api.Instance(mod, { env: { memory: this.memory } });
-    this.k = inst.exports as unknown as MlpKernels;
-    this.f32 = new Float32Array(this.memory.buffer);
+    ({ memory: this.memory, kernels: this.k, f32: this.f32 } = instantiateKernels(mod, top));
     this.params = this.f32.subarray(params / 4, params / 4 + P);
     this.grads = this.f32.subarray(grads / 4, grads / 4 + P);
     this.outView = this.f32.subarray(this.out / 4, this.out / 4 + maxBatch * last.outDim);

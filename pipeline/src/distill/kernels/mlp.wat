@@ -1,4 +1,4 @@
-;; Dense-layer kernels for MlpTrainer (mlp-train.ts): 128-bit SIMD (f32x4), baseline wasm SIMD only
+;; Dense-layer kernels for MlpTrainer (mlp-train.ts) and compress's TunableMlp (compress/net.ts): 128-bit SIMD (f32x4), baseline wasm SIMD only
 ;; (Node 20 has no relaxed SIMD, so no fused multiply-add: mul then add, like the JS path).
 ;;
 ;; Conventions: pointers are byte offsets into the imported memory, dimensions and leading
@@ -387,4 +387,71 @@
             (br $cloop)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rloop))))
+
+  ;; Elementwise kernels for compress's TunableMlp (compress/net.ts), which applies activations and
+  ;; fake quantization between the products (n % 4 == 0 for all of them: padded buffers).
+
+  ;; dst = src > 0 ? src : 0 (f32x4.pmax(0, v) is exactly that, NaN and -0 included), for the relu
+  ;; output kept apart from the pre-activation product.
+  (func (export "relu_out") (param $src i32) (param $dst i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+        (v128.store (local.get $dst) (f32x4.pmax (v128.const i32x4 0 0 0 0) (v128.load (local.get $src))))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (br $l))))
+
+  ;; d = z > 0 ? d : 0: the relu gradient gate from the pre-activation.
+  (func (export "gate_positive") (param $d i32) (param $z i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $d) (local.get $end)))
+        (v128.store (local.get $d)
+          (v128.and (v128.load (local.get $d)) (f32x4.gt (v128.load (local.get $z)) (v128.const i32x4 0 0 0 0))))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (local.set $z (i32.add (local.get $z) (i32.const 16)))
+        (br $l))))
+
+  ;; d &= mask (i32 masks of all ones or zero): the straight-through gate of fake quantization.
+  (func (export "gate_mask") (param $d i32) (param $mask i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $d) (local.get $end)))
+        (v128.store (local.get $d) (v128.and (v128.load (local.get $d)) (v128.load (local.get $mask))))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (local.set $mask (i32.add (local.get $mask) (i32.const 16)))
+        (br $l))))
+
+  ;; In place: x = (q - zp) * scale with q = min(max(nearest(x * inv) + zp, lo), hi): fakeQuantActivations
+  ;; of quant/fake-quant.ts, bit for bit (each step there is a float32 product or exact integer
+  ;; arithmetic below 2^24; nearest is round half to even). mask (when != 0) gets all ones where
+  ;; the value was inside [lo, hi], zero where it saturated.
+  (func (export "fake_quant")
+    (param $x i32) (param $n i32) (param $inv f32) (param $scale f32) (param $zp f32) (param $lo f32) (param $hi f32) (param $mask i32)
+    (local $end i32) (local $vinv v128) (local $vs v128) (local $vzp v128) (local $vlo v128) (local $vhi v128) (local $r v128) (local $q v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $vinv (f32x4.splat (local.get $inv)))
+    (local.set $vs (f32x4.splat (local.get $scale)))
+    (local.set $vzp (f32x4.splat (local.get $zp)))
+    (local.set $vlo (f32x4.splat (local.get $lo)))
+    (local.set $vhi (f32x4.splat (local.get $hi)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $r (f32x4.add (f32x4.nearest (f32x4.mul (v128.load (local.get $x)) (local.get $vinv))) (local.get $vzp)))
+        (local.set $q (f32x4.min (f32x4.max (local.get $r) (local.get $vlo)) (local.get $vhi)))
+        (if (local.get $mask)
+          (then
+            (v128.store (local.get $mask) (f32x4.eq (local.get $r) (local.get $q)))
+            (local.set $mask (i32.add (local.get $mask) (i32.const 16)))))
+        (v128.store (local.get $x) (f32x4.mul (f32x4.sub (local.get $q) (local.get $vzp)) (local.get $vs)))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (br $l))))
 )
