@@ -181,7 +181,7 @@ function notes(r: Record<string, any>, keptDir: string | null): string[] {
   const lat = r.sections.latency;
   const ungated = (lat?.rows ?? []).filter((x: any) => x.gate === 'fail').map((x: any) => `${x.format} (${x.backend})`);
   if (ungated.length) {
-    n.push(`The export's parity gate refused the int8 artifacts of this student (${[...new Set((lat.rows ?? []).filter((x: any) => x.gate === 'fail').flatMap((x: any) => x.gateReasons ?? []))].join('; ')}): post-training quantization of the plain distilled student loses too much agreement. Their latency and size were measured on an export with the agreement gate off (same quantization, same files otherwise); they are not what \`edgedistill export\` ships today.`);
+    n.push(`The export's parity gate refused the int8 artifacts of this student (${[...new Set((lat.rows ?? []).filter((x: any) => x.gate === 'fail').flatMap((x: any) => x.gateReasons ?? []))].join('; ')}): the int8 model \`compress --quantize int8\` made for this student did not pass. Their latency and size were measured on an export with the agreement gate off (same quantization, same files otherwise); they are not what \`edgedistill export\` ships today.`);
   }
   n.push('Left out: the C (c-int8) artifact is sized but not timed (no C runner in the latency harness); fp16 artifacts are sized but not timed; PyTorch is timed at batch 1 and 32 only with eager/TorchScript/dynamic-int8 (no torch.compile in 1.13).');
   if (keptDir) n.push(`Scratch directory kept: ${keptDir}`);

@@ -59,6 +59,7 @@ export async function benchSizes(ctx: BenchContext): Promise<Record<string, unkn
     );
   }
   return {
+    int8From: { how: 'compress --quantize int8, then export (as the product does)', compressSeconds: exp.compress.seconds, int8: exp.compress.int8 },
     student: { params, weights, biases: params - weights, fp32ParameterBytes: params * 4, int8ParameterBytes: weights + (params - weights) * 4 },
     teacher: { file: 'models/cartpole-v1/teacher.onnx', bytes: teacherBytes },
     artifacts,
