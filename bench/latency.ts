@@ -17,6 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicy, type BackendName, type Policy, type SyncPolicy } from '../runtime/src/policy/index.js';
 import { measureLatency, timerOverheadUs, type LatencyResult } from '../runtime/src/check/latency.js';
+import { CHECK_DEFAULTS } from '../runtime/src/check/run.js';
 import { readGoldenObservations } from '../pipeline/src/export/golden.js';
 import { writeTflite, writeTfliteQuantized } from '../pipeline/src/export/tflite/index.js';
 import { quantizePolicy } from '../pipeline/src/quant/calibrate.js';
@@ -58,7 +59,7 @@ interface Settings {
 export async function benchLatency(ctx: BenchContext): Promise<Record<string, unknown>> {
   const settings: Settings = ctx.quick
     ? { minCalls: 2000, maxSeconds: 1, warmupCalls: 200, warmupSeconds: 0.3 }
-    : { minCalls: 10_000, maxSeconds: 20, warmupCalls: 1000, warmupSeconds: 2 };
+    : { minCalls: 10_000, maxSeconds: 20, warmupCalls: CHECK_DEFAULTS.warmupCalls, warmupSeconds: CHECK_DEFAULTS.warmupSeconds };
   const settings32: Settings = { ...settings, minCalls: Math.max(200, settings.minCalls / 5), warmupCalls: Math.max(50, settings.warmupCalls / 5) };
   const exp = await exportedStudent(ctx);
   const student = await productDistill(ctx);
