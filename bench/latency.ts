@@ -2,7 +2,8 @@
  * Policy latency at batch 1 and batch 32 (p50/p99, microseconds), with the on-device check's own
  * method (runtime/src/check/latency.ts `measureLatency`: each call timed alone with
  * process.hrtime.bigint, inputs cycled through golden observations, warm-up first; the js backend
- * through actSync), so bench and `edgedistill-device check` numbers mean the same thing.
+ * through actSync), so bench and `edgedistill-device check` numbers mean the same thing. Each
+ * artifact is timed in a process of its own (bench/latency-child.ts), as a device runs one policy.
  *
  * Rows: the teacher (ONNX fp32, onnxruntime-node) and the student in every format and backend:
  * ONNX fp32/int8 in onnxruntime-node and onnxruntime-web, TFLite fp32/int8 in LiteRT, compiled JS
@@ -15,8 +16,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadPolicy, type BackendName, type Policy, type SyncPolicy } from '../runtime/src/policy/index.js';
-import { measureLatency, timerOverheadUs, type LatencyResult } from '../runtime/src/check/latency.js';
+import type { BackendName } from '../runtime/src/policy/index.js';
+import { timerOverheadUs, type LatencyResult } from '../runtime/src/check/latency.js';
 import { CHECK_DEFAULTS } from '../runtime/src/check/run.js';
 import { readGoldenObservations } from '../pipeline/src/export/golden.js';
 import { writeTflite, writeTfliteQuantized } from '../pipeline/src/export/tflite/index.js';
@@ -25,7 +26,7 @@ import { writeFileAtomic } from '../pipeline/src/util/atomic-write.js';
 import { peerFacts } from './distill.js';
 import { exportedStudent, productDistill, TEACHER, type ArtifactRef } from './student.js';
 import { runPeer } from './torch.js';
-import { encodeNpyArray, guard, skip, type BenchContext, type Skipped } from './util.js';
+import { encodeNpyArray, guard, REPO_ROOT, runChild, skip, type BenchContext, type Skipped } from './util.js';
 
 export const BATCH = 32;
 
@@ -65,8 +66,9 @@ export async function benchLatency(ctx: BenchContext): Promise<Record<string, un
   const student = await productDistill(ctx);
   const golden = await readGoldenObservations(join(exp.dir, 'golden.json'), 4);
   const rowsN = golden.length / 4;
-  const inputs1 = Array.from({ length: rowsN }, (_, r) => golden.subarray(r * 4, (r + 1) * 4));
-  const inputs32 = Array.from({ length: Math.floor(rowsN / BATCH) }, (_, r) => golden.subarray(r * BATCH * 4, (r + 1) * BATCH * 4));
+  // The golden observations, for the child processes that time each artifact and for the peer.
+  const inputsNpy = join(ctx.workDir, 'latency-inputs.npy');
+  writeFileSync(inputsNpy, encodeNpyArray(golden, [rowsN, 4]));
   // LiteRT batch-32 files (the exported ones are batch 1).
   const tflite32: Record<string, string | Skipped> = {};
   for (const [format, variant] of [['tflite', 'fp32'], ['tflite-int8', 'int8']] as const) {
@@ -103,19 +105,17 @@ export async function benchLatency(ctx: BenchContext): Promise<Record<string, un
       continue;
     }
     ctx.log(`  latency: ${spec.id}`);
-    row.batch1 = await guard(`${spec.id} batch 1`, () => timePolicy(file, spec.backend, inputs1, 1, settings, row), ctx.log);
+    row.batch1 = await guard(`${spec.id} batch 1`, () => timePolicy(ctx, file, spec.backend, inputsNpy, 1, settings, row), ctx.log);
     const file32 = spec.backend === 'litert' ? tflite32[spec.format] : file;
     row.batch32 =
       typeof file32 === 'string'
-        ? await guard(`${spec.id} batch ${BATCH}`, () => timePolicy(file32, spec.backend, inputs32, BATCH, settings32, null), ctx.log)
+        ? await guard(`${spec.id} batch ${BATCH}`, () => timePolicy(ctx, file32, spec.backend, inputsNpy, BATCH, settings32, null), ctx.log)
         : (file32 ?? skip('no artifact'));
     if (spec.backend === 'litert' && typeof file32 === 'string') row.batch32File = file32;
     rows.push(row);
   }
 
   // The PyTorch peer, on the same observations and student weights.
-  const inputsNpy = join(ctx.workDir, 'latency-inputs.npy');
-  writeFileSync(inputsNpy, encodeNpyArray(golden, [rowsN, 4]));
   const studentJson = join(ctx.workDir, 'student-for-torch.json');
   const m = student.model;
   writeFileSync(
@@ -134,7 +134,7 @@ export async function benchLatency(ctx: BenchContext): Promise<Record<string, un
     ctx.quick ? 300 : 1200,
   );
   return {
-    method: 'runtime/src/check/latency.ts measureLatency (per-call hrtime, golden inputs cycled, warm-up not recorded)',
+    method: 'runtime/src/check/latency.ts measureLatency in a fresh process per artifact and batch (bench/latency-child.ts; per-call hrtime, golden inputs cycled, warm-up not recorded)',
     settings: { batch1: settings, [`batch${BATCH}`]: settings32, goldenObservations: rowsN, timerOverheadUs: timerOverheadUs() },
     rows,
     pytorch: peer.skipped ? skip(peer.skipped) : peer.latency,
@@ -143,29 +143,22 @@ export async function benchLatency(ctx: BenchContext): Promise<Record<string, un
 }
 
 async function timePolicy(
+  ctx: BenchContext,
   file: string,
   backend: BackendName,
-  inputs: Float32Array[],
+  inputsNpy: string,
   batch: number,
   s: Settings,
   row: Record<string, unknown> | null,
 ): Promise<LatencyResult> {
-  const policy = await loadPolicy(file, { backend, threads: 1 });
-  try {
-    if (row) row.backendInfo = policy.backendInfo;
-    const target: Policy = batch === 1 ? policy : batchOf(policy, batch);
-    return await measureLatency(target, inputs, s);
-  } finally {
-    await policy.dispose();
-  }
-}
-
-/** The policy seen by measureLatency as one call per `n` rows: act -> actBatch (actSync -> actBatchSync). */
-function batchOf(p: Policy, n: number): Policy {
-  const view = {
-    sync: p.sync,
-    act: (x: Float32Array) => p.actBatch(x, n),
-    actSync: p.sync ? (x: Float32Array) => (p as SyncPolicy).actBatchSync(x, n) : undefined,
-  };
-  return view as unknown as Policy;
+  // A process per artifact and batch (bench/latency-child.ts says why).
+  const job = { file, backend, inputsNpy, batch, settings: s };
+  const r = await runChild(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/latency-child.ts'), JSON.stringify(job)], {
+    cwd: REPO_ROOT,
+    timeoutSeconds: 120 + 4 * (s.maxSeconds + s.warmupSeconds),
+  });
+  if (r.code !== 0) throw new Error(`latency child for ${file} (${backend}, batch ${batch}) exited ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}: ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { result: LatencyResult; backendInfo: unknown };
+  if (row) row.backendInfo = out.backendInfo;
+    return out.result;
 }
