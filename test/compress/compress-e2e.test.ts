@@ -128,6 +128,28 @@ describe('edgedistill compress (CLI)', () => {
     expect(JSON.parse(readFileSync(join(out, 'compress-report.json'), 'utf8')).steps.length).toBe(report.steps.length);
   }, 300_000);
 
+  it("the report's returns are the ones an independent `edgedistill eval` measures on the exported artifacts", async () => {
+    const out = join(dir, 'out');
+    const report = JSON.parse(readFileSync(join(out, 'compress-report.json'), 'utf8'));
+    const teacher = join(dir, 'teacher.onnx');
+    const exp = join(dir, 'export-for-eval');
+    // This 4x4 test student's int8 agrees 98.5% with its fp32 form: below the default gate, so the
+    // gate is relaxed here (the comparison below is about returns, not the gate).
+    await run('node', [cli, 'export', '--policy', out, '--format', 'onnx,onnx-int8', '--teacher', teacher, '--min-agreement', '0.9', '--out', exp, '--quiet'], { timeout: 300_000 });
+    const evalReturn = async (file: string) => {
+      const { stdout } = await run('node', [cli, 'eval', '--policy', file, '--env', 'CartPole-v1', '--episodes', String(report.episodes), '--seed', String(report.evalSeed), '--json'], { timeout: 300_000 });
+      return JSON.parse(stdout) as { return?: { mean: number; std: number }; mean?: number; std?: number };
+    };
+    const mean = (r: { return?: { mean: number }; mean?: number }) => (r.return ? r.return.mean : (r.mean as number));
+    // int8: the exported int8 ONNX runs in onnxruntime, bit-identical to forwardInt8, which compress judged with.
+    const int8Row = report.steps[report.final.int8];
+    expect(int8Row.semantics).toBe('int8');
+    expect(mean(await evalReturn(join(exp, 'policy.int8.onnx')))).toBeCloseTo(int8Row.return.mean, 9);
+    // float: the compressed float policy, through its ONNX export.
+    const floatRow = report.steps[report.final.float];
+    expect(mean(await evalReturn(join(exp, 'policy.onnx')))).toBeCloseTo(floatRow.return.mean, 9);
+  }, 600_000);
+
   it('rejects bad input naming the flag or file, and writes nothing', async () => {
     const out = join(dir, 'bad');
     const fail = async (args: string[]) => {

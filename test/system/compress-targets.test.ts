@@ -14,18 +14,23 @@
  *   with returnRetention >= 0.99 (the target the search is judged on here is retention: int8
  *   agreement is reported, see the compress report's rows).
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEnv } from '@edgedistill/runtime/envs';
-import { compress, formatTable, type CompressResult } from '../../pipeline/src/compress/index.js';
+import { compress, formatTable, writeCompressArtifacts, type CompressResult } from '../../pipeline/src/compress/index.js';
+import { exportPolicy } from '../../pipeline/src/export/index.js';
 import { distill, openTeacher, writeDistillArtifacts, type DistillResult, type TeacherLike } from '../../pipeline/src/distill/index.js';
 
 const root = join(import.meta.dirname, '..', '..', 'models');
 const shipped = existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, 'teacher.onnx'))).sort() : [];
 const envOf = (dir: string): string => JSON.parse(readFileSync(join(root, dir, 'card.json'), 'utf8')).env as string;
 const out = mkdtempSync(join(tmpdir(), 'compress-targets-'));
+const bin = join(import.meta.dirname, '..', '..', 'pipeline', 'bin', 'edgedistill.js');
+const cli = async (...args: string[]): Promise<string> => (await promisify(execFile)(process.execPath, [bin, ...args], { timeout: 600_000 })).stdout;
 
 /** One distilled student per shipped teacher, shared by the tests below. */
 const students = new Map<string, { teacher: TeacherLike & { dispose?: () => Promise<void> }; distilled: DistillResult }>();
@@ -71,6 +76,19 @@ describe.each(shipped)('%s: distill + int8', (dir) => {
     expect(row.semantics).toBe('int8');
     expect(r.quantized).not.toBeNull();
     expect(row.returnRetention).toBeGreaterThanOrEqual(0.99);
+    // The report's int8 return is what an independent `edgedistill eval` measures on the exported
+    // int8 ONNX (onnxruntime) with the report's seeds and episode count.
+    const cdir = join(out, `${dir}-compressed`);
+    await writeCompressArtifacts(cdir, r);
+    const edir = join(out, `${dir}-export`);
+    // Discrete: the export's parity gate (99% action agreement with the fp32 policy) must pass too.
+    // Continuous: not asserted. The gate's 1%-of-range agreement is finer than one int8 step of a
+    // wide pre-tanh output (Pendulum: 18% of golden rows within 1% of the range, though the return
+    // is kept): a known gap between the gate and compress's return target, noted in the README.
+    const discrete = makeEnv(envOf(dir)).actionSpace.kind === 'discrete';
+    await exportPolicy({ policyDir: cdir, formats: ['onnx-int8'], outDir: edir, teacher: join(root, dir, 'teacher.onnx'), ...(discrete ? {} : { tolerances: { minAgreement: 0 } }) });
+    const ev = await cli('eval', '--policy', join(edir, 'policy.int8.onnx'), '--episodes', String(r.report.episodes), '--seed', String(r.report.evalSeed), '--json');
+    expect((JSON.parse(ev) as { return: { mean: number } }).return.mean).toBeCloseTo(row.return!.mean, 6);
     if (makeEnv(envOf(dir)).actionSpace.kind !== 'discrete') return;
     expect(row.agreement).toBeGreaterThanOrEqual(0.99);
     expect(row.targetsMet).toBe(true);
