@@ -111,6 +111,21 @@ describe('compress (library)', () => {
   });
 });
 
+describe('compress on an env variant (envOptions)', () => {
+  it('collects states and scores returns on the variant, and refuses an unknown option naming it', async () => {
+    const teacher = teacherFromPolicy(cartPoleTeacher(), 'hand-made');
+    const student = redundantCartPoleStudent();
+    const opts = { policy: student, teacher, quantize: null, episodes: 10, finetune: { steps: 200, checkEvery: 100 } } as const;
+    const plain = await compress(opts);
+    const variant = await compress({ ...opts, envOptions: { length: 1.5 } });
+    expect(plain.report.envOptions).toBeNull();
+    expect(variant.report.envOptions).toEqual({ length: 1.5 });
+    // A pole three times as long changes the hand-made teacher's episodes: the returns come from the variant.
+    expect(variant.report.teacher.return.mean).not.toBe(plain.report.teacher.return.mean);
+    await expect(compress({ ...opts, envOptions: { lenght: 1.5 } as never })).rejects.toThrow(/lenght/);
+  }, 300_000);
+});
+
 describe('edgedistill compress (CLI)', () => {
   it('writes policy.json, policy-int8.json and compress-report.json', async () => {
     const out = join(dir, 'out');
@@ -149,6 +164,16 @@ describe('edgedistill compress (CLI)', () => {
     const floatRow = report.steps[report.final.float];
     expect(mean(await evalReturn(join(exp, 'policy.onnx')))).toBeCloseTo(floatRow.return.mean, 9);
   }, 600_000);
+
+  it('--env-option: an unknown key exits 2 naming it', async () => {
+    const err = await run('node', [cli, 'compress', '--policy', join(dir, 'student'), '--env-option', 'gravty=12', '--out', join(dir, 'out-bad-env'), '--json']).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err?.code).toBe(2);
+    expect(err?.stderr).toMatch(/gravty/);
+    expect(existsSync(join(dir, 'out-bad-env'))).toBe(false);
+  }, 120_000);
 
   it('rejects bad input naming the flag or file, and writes nothing', async () => {
     const out = join(dir, 'bad');

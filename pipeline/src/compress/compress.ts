@@ -11,6 +11,8 @@
  */
 import { arch, cpus, platform } from 'node:os';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
+import type { EnvOptions } from '@edgedistill/runtime/envs';
+import { checkEnvOptions } from '../train/env-options.js';
 import type { LossName, TeacherLike } from '../distill/index.js';
 import { resolveTrainerBackend } from '../distill/mlp-train.js';
 import { forward, paramCount } from '../ir/forward.js';
@@ -51,6 +53,8 @@ export interface CompressOptions {
   teacher: TeacherLike | readonly TeacherLike[];
   /** Default: the policy's envId. */
   envId?: string | null;
+  /** Env constructor options (a variant, e.g. {gravity: 12}): states and returns come from it. */
+  envOptions?: EnvOptions;
   prune?: PruneSpec | null;
   /** Weight sharing: centroids per layer (2..256). */
   share?: number | null;
@@ -125,10 +129,12 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
     push({ step, label, semantics: 'float32', kept: true, model, bytes: float32Bytes(model), fileBytes: floatFile(model), eval: ev, seconds: (performance.now() - t) / 1000, ...extra });
 
   progress('data', `collecting teacher-visited states on ${envId}`);
+  checkEnvOptions(envId, o.envOptions);
   const ctx: CompressContext = await createContext({
     student,
     teachers,
     envId,
+    envOptions: o.envOptions,
     loss: o.loss ?? cardLoss,
     tau: o.tau ?? cardTau,
     episodes: o.episodes,
@@ -371,6 +377,7 @@ export async function compress(o: CompressOptions): Promise<CompressResult> {
   if (quantized) quantized = { ...quantized, model: { ...quantized.model, card: outModel.card } };
   const report: CompressReport = {
     env: envId,
+    envOptions: o.envOptions ?? null,
     teacher: {
       files: teachers.map((x) => x.file ?? 'in-memory'),
       sha256: teachers.map((x) => x.sha256 ?? null),

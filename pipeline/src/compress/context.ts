@@ -5,7 +5,7 @@
  * judged: agreement with the teacher's actions on held-out teacher-visited states, and the return
  * retention (student - random) / (teacher - random) over the same episodes distill used.
  */
-import { makeEnv, type Space } from '@edgedistill/runtime/envs';
+import { makeEnv, type EnvOptions, type Space } from '@edgedistill/runtime/envs';
 import { EdgeDistillError } from '@edgedistill/runtime/errors';
 import {
   describeTeacher,
@@ -48,6 +48,8 @@ export interface ContextOptions {
   student: PolicyModel;
   teachers: readonly TeacherLike[];
   envId: string;
+  /** Env constructor options: every state and return is collected on this variant. */
+  envOptions?: EnvOptions;
   loss?: LossName;
   tau?: number;
   episodes?: number;
@@ -65,6 +67,7 @@ export interface ContextOptions {
 
 export interface CompressContext {
   envId: string;
+  envOptions: EnvOptions | undefined;
   teachers: readonly TeacherLike[];
   spec: LabelSpec;
   label: Labeler;
@@ -102,7 +105,7 @@ export function candidatePolicy(c: Candidate): BatchPolicy {
 }
 
 export async function createContext(o: ContextOptions): Promise<CompressContext> {
-  const env = makeEnv(o.envId);
+  const env = makeEnv(o.envId, o.envOptions);
   const teachers = o.teachers;
   if (teachers.length === 0) throw new EdgeDistillError('BAD_ARGUMENT', 'compress needs the teacher', { field: 'teacher' });
   const outs = teachers.map((t) => describeTeacher(t, env.observationSpace, env.actionSpace, o.envId));
@@ -132,20 +135,20 @@ export async function createContext(o: ContextOptions): Promise<CompressContext>
   // 1000 vector steps whatever the episode length (copies reset themselves): ~16k teacher-visited states.
   const steps = o.teacherSteps ?? 1000;
   const train = mk(o.capacity ?? 300_000);
-  await collectStates({ envId: o.envId, numEnvs, steps, seed: seedBase, beta: 1, rnd, label, student: null, sink: train });
+  await collectStates({ envId: o.envId, envOptions: o.envOptions, numEnvs, steps, seed: seedBase, beta: 1, rnd, label, student: null, sink: train });
   const teacherStates = train.rawSubset(8192);
   // Validation decides every QAT selection (round, restart, checkpoint): ~16k states (2x the
   // vector steps, every 2nd kept), not 4k, so picking the best of many checks does not just pick
   // noise (CartPole-v1 int8, 3 seeds: validation 0.991-0.992 vs held-out 0.988-0.989 with 4k).
   const validation = mk(steps * numEnvs);
-  await collectStates({ envId: o.envId, numEnvs, steps: 2 * steps, seed: seedBase + 100_000, beta: 1, rnd, label, student: null, keepEvery: 2, sink: validation });
+  await collectStates({ envId: o.envId, envOptions: o.envOptions, numEnvs, steps: 2 * steps, seed: seedBase + 100_000, beta: 1, rnd, label, student: null, keepEvery: 2, sink: validation });
   const heldOut = mk(Math.ceil(steps / 2) * numEnvs);
-  await collectStates({ envId: o.envId, numEnvs, steps, seed: seedBase + 200_000, beta: 1, rnd, label, student: null, keepEvery: 2, sink: heldOut });
+  await collectStates({ envId: o.envId, envOptions: o.envOptions, numEnvs, steps, seed: seedBase + 200_000, beta: 1, rnd, label, student: null, keepEvery: 2, sink: heldOut });
 
   const episodes = o.episodes ?? 100;
   const evalSeed = o.evalSeed ?? 0;
-  const teacherReturn = await evaluateReturns(o.envId, async (obs, n) => (await label(obs, n)).actions, episodes, evalSeed);
-  const randomReturn = await evaluateReturns(o.envId, randomPolicy(env.actionSpace, o.randomSeed ?? 1), episodes, evalSeed);
+  const teacherReturn = await evaluateReturns(o.envId, async (obs, n) => (await label(obs, n)).actions, episodes, evalSeed, o.envOptions);
+  const randomReturn = await evaluateReturns(o.envId, randomPolicy(env.actionSpace, o.randomSeed ?? 1), episodes, evalSeed, o.envOptions);
   const gap = teacherReturn.mean - randomReturn.mean;
   // A target of 0 (or less) is no target.
   const tA = o.targets?.agreement ?? 0.99;
@@ -156,6 +159,7 @@ export async function createContext(o: ContextOptions): Promise<CompressContext>
   };
   return {
     envId: o.envId,
+    envOptions: o.envOptions,
     teachers,
     spec,
     label,
@@ -201,7 +205,7 @@ export function heldOutMetrics(ctx: CompressContext, c: Candidate, set: StateSet
 /** Held-out metrics, returns over the evaluation episodes, retention, and whether the targets hold. */
 export async function evaluateCandidate(ctx: CompressContext, c: Candidate): Promise<Evaluation> {
   const m = heldOutMetrics(ctx, c);
-  const ret = await evaluateReturns(ctx.envId, candidatePolicy(c), ctx.episodes, ctx.evalSeed);
+  const ret = await evaluateReturns(ctx.envId, candidatePolicy(c), ctx.episodes, ctx.evalSeed, ctx.envOptions);
   const returnRetention = retentionOf(ctx, ret);
   const t = ctx.targets;
   const targetsMet =
@@ -215,6 +219,7 @@ export async function addCandidateRound(ctx: CompressContext, c: Candidate, opts
   ctx.nextSeed += ctx.numEnvs;
   return collectStates({
     envId: ctx.envId,
+    envOptions: ctx.envOptions,
     numEnvs: ctx.numEnvs,
     steps: opts.steps ?? 500,
     seed,

@@ -4,7 +4,7 @@
  * vector-env rollouts of a mixture policy: the teacher with probability beta, else the candidate
  * (DAgger, Ross et al. 2011), so a pruned student also learns the states it drifts into.
  */
-import { makeVectorEnv } from '@edgedistill/runtime/envs';
+import { makeVectorEnv, type EnvOptions } from '@edgedistill/runtime/envs';
 import { normalizeObs } from '../ir/forward.js';
 import type { ObsNormalization } from '../ir/types.js';
 import type { BatchPolicy } from '../distill/index.js';
@@ -97,6 +97,8 @@ export class StateSet {
 
 export interface CollectOptions {
   envId: string;
+  /** Env constructor options (a variant: gravity, length, ...). */
+  envOptions?: EnvOptions;
   numEnvs: number;
   /** Vector steps (numEnvs transitions each). */
   steps: number;
@@ -114,7 +116,7 @@ export interface CollectOptions {
 
 /** Runs the mixture policy and adds every kept, teacher-labelled state to `sink`. Returns rows added. */
 export async function collectStates(o: CollectOptions): Promise<number> {
-  const vec = makeVectorEnv(o.envId, o.numEnvs);
+  const vec = makeVectorEnv(o.envId, o.numEnvs, o.envOptions);
   const n = o.numEnvs;
   const d = vec.actionDim;
   const space = vec.singleActionSpace;

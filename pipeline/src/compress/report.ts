@@ -40,6 +40,8 @@ export interface StepRow {
 
 export interface CompressReport {
   env: string;
+  /** Env constructor options the states and returns came from (null: the default env). */
+  envOptions?: Record<string, unknown> | null;
   teacher: { files: string[]; sha256: (string | null)[]; params: number | null; return: ReturnSummary };
   random: { return: ReturnSummary };
   episodes: number;

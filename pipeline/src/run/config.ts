@@ -491,7 +491,7 @@ export function resolveConfig(value: unknown, o: ResolveOptions = {}): RunConfig
   const outArg = o.out ?? (typeof c.out === 'string' ? c.out : DEFAULT_CONFIG.out);
   const hostInDevices = host !== null && uniqueDevices.includes(host.id);
   const checkEnabled = ch.enabled !== false;
-  if (envOptions) notes.push('envOptions apply to the distill stage (its rollouts and returns); the later stages score returns on the default env (they take no env options yet)');
+  if (envOptions) notes.push('envOptions apply to the distill and compress stages (their states and returns); the on-device check scores returns on the default env (bundles carry no env options yet)');
   if (checkEnabled && !hostInDevices && host) notes.push(`devices has no bundle for this machine (${host.id}): no on-device check`);
   return {
     source: file ?? 'built-in default',

@@ -191,6 +191,7 @@ export async function runPipeline(config: RunConfig, opts: RunOptions = {}): Pro
           policy: student!,
           teacher: teacher!,
           envId: config.env,
+          envOptions: config.envOptions ?? undefined,
           prune: k.prune,
           share: k.share,
           quantize: k.quantize,

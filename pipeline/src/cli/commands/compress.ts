@@ -8,6 +8,7 @@ interface CompressFlags {
   policy: string[];
   teacher?: string[];
   env?: string;
+  envOption: string[];
   prune?: string;
   importance?: string;
   scope?: string;
@@ -27,6 +28,7 @@ interface CompressFlags {
 }
 
 const repeat = (v: string, acc?: string[]) => [...(acc ?? []), v];
+
 
 /** "structured:0.5" | "unstructured:0.8" -> PruneSpec. */
 function parsePrune(v: string, importance?: string, scope?: string) {
@@ -49,6 +51,7 @@ export function register(program: Command): void {
     .requiredOption('--policy <dir>', 'directory written by `edgedistill distill` (repeat to fuse several students into one)', repeat)
     .option('--teacher <file>', 'teacher .onnx (default: the file named by the policy card; repeat for several)', repeat)
     .option('--env <id>', 'environment id (default: the policy card)')
+    .option('--env-option <key=value>', 'environment option (repeatable), e.g. --env-option gravity=12: collect states and score returns on a variant; an unknown key or bad value exits 2 naming it', repeat, [] as string[])
     .option('--prune <spec>', 'structured:FRACTION (remove that fraction of hidden units) or unstructured:SPARSITY (zero that fraction of weights)')
     .option('--importance <m>', 'structured pruning unit importance: l1 | l2 | activation (default activation)')
     .option('--scope <s>', 'unstructured pruning: global | layer (default global)')
@@ -79,6 +82,10 @@ export function register(program: Command): void {
         const prune = opts.prune ? parsePrune(opts.prune, opts.importance, opts.scope) : null;
         const inputs: Awaited<ReturnType<typeof readCompressInput>>[] = [];
         for (const dir of opts.policy) inputs.push(await readCompressInput(dir, opts.teacher));
+        // --env-option pairs, checked against the env when it is known (else compress checks them).
+        const { parseEnvOptionPairs, parseEnvOptions } = await import('../../train/env-options.js');
+        const envId = opts.env ?? inputs[0].envId;
+        const envOptions = envId ? parseEnvOptions(envId, opts.envOption) : parseEnvOptionPairs(opts.envOption);
         // One tick per reported step; the total grows when more steps come than expected.
         const spec = { format: 'compress {bar} {value} steps | {duration_formatted} | {phase}: {detail}', total: 8, fields: { phase: 'start', detail: '' } };
         const teachers: Awaited<ReturnType<typeof openTeacher>>[] = [];
@@ -88,6 +95,7 @@ export function register(program: Command): void {
             policy: inputs.map((i) => i.policy),
             teacher: teachers,
             envId: opts.env ?? inputs[0].envId,
+            envOptions,
             prune,
             share: num('--share', opts.share),
             quantize: opts.quantize as 'int8' | 'fp16' | undefined,

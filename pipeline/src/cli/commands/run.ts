@@ -27,7 +27,7 @@ export function register(program: Command): void {
       'after',
       `
 Config (schema: pipeline/src/run/config.schema.json; unknown keys are refused): env (required),
-envOptions (a variant, e.g. {gravity: 12}: the names --env-option takes, checked; used by distill),
+envOptions (a variant, e.g. {gravity: 12}: the names --env-option takes, checked; used by distill and compress),
 teacher ("shipped" or a .onnx file, relative to the config), teacherOutput, obsNorm,
 distill {student, loss, tau, seed, maxSamples, maxSeconds, episodes, target},
 compress {prune {kind, fraction | sparsity}, share, quantize, autoShrink, qat, finetuneSteps, targets},
