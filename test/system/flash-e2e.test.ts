@@ -7,51 +7,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distill, writeDistillArtifacts } from '../../pipeline/src/distill/index.js';
+import { cli, edgedistill, run, scripts, teacher, type Device, type Run } from './device-helpers.js';
 
-const repo = resolve(import.meta.dirname, '../..');
-const scripts = join(repo, 'scripts/device');
-const cli = join(repo, 'pipeline/bin/edgedistill.js');
-const teacher = join(repo, 'models/cartpole-v1/teacher.onnx');
 const EMULATION_BUDGET = 'controlPeriodUs=250000';
 // Fewer timed calls than the default 10 000 keep each check near half a minute under qemu.
 const CHECK_ARGS = '--check-args=--calls 2000 --max-seconds 20';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
 
-function run(cmd: string, args: string[], timeoutMs = 600_000): Promise<Run> {
-  return new Promise((done, fail) => {
-    const t0 = Date.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr, ms: Date.now() - t0 }));
-  });
-}
 
-const edgedistill = (...args: string[]) => run('node', [cli, ...args]);
 
-interface DeviceFacts {
-  name: string;
-  port: number;
-  user: string;
-  identity_file: string;
-  known_hosts_file: string;
-  ssh_config_file: string;
-  ssh_host_alias: string;
-  device_root: string;
-  deploy_path: string;
-}
 
 interface BundleJson {
   path: string;
@@ -84,7 +51,7 @@ interface CheckJson {
 }
 
 const name = `flash-e2e-${process.pid}`;
-let dev: DeviceFacts;
+let dev: Device;
 let work: string;
 let studentDir: string;
 let target: string;
@@ -121,7 +88,7 @@ describe('bundle, flash and check on an emulated aarch64 device', () => {
     expect(setup.code, setup.stderr).toBe(0);
     const start = await run('bash', [join(scripts, 'start.sh'), name, '--arch', 'arm64'], 300_000);
     expect(start.code, start.stderr).toBe(0);
-    dev = JSON.parse(start.stdout) as DeviceFacts;
+    dev = JSON.parse(start.stdout) as Device;
     target = `ssh://${dev.ssh_host_alias}${dev.deploy_path}`;
     work = mkdtempSync(join(tmpdir(), 'flash-e2e-'));
     // A real student: DAgger from the shipped CartPole teacher (about 2 s here).

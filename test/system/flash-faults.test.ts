@@ -8,14 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distill, writeDistillArtifacts } from '../../pipeline/src/distill/index.js';
+import { cli, edgedistill, run, scripts, teacher, type Device, type Run } from './device-helpers.js';
 
-const repo = resolve(import.meta.dirname, '../..');
-const scripts = join(repo, 'scripts/device');
-const cli = join(repo, 'pipeline/bin/edgedistill.js');
-const teacher = join(repo, 'models/cartpole-v1/teacher.onnx');
 // qemu-user on a loaded 2-core host: p99 of 5-40 ms (see flash-e2e.test.ts), so the latency budget
 // is raised for the emulated device. R2 and R3 differ from R1 only in that budget, which gives
 // them other manifests, hence other release ids.
@@ -24,26 +21,7 @@ const R2_BUDGET = 'controlPeriodUs=240000';
 const R3_BUDGET = 'controlPeriodUs=230000';
 const CHECK_ARGS = '--check-args=--calls 1000 --max-seconds 20';
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
 
-function run(cmd: string, args: string[], timeoutMs = 900_000): Promise<Run> {
-  return new Promise((done, fail) => {
-    const t0 = Date.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code, signal) => done({ code, signal, stdout, stderr, ms: Date.now() - t0 }));
-  });
-}
 
 /** Like run, but hands the child out first (so a test can hurt it while it runs). */
 function start(cmd: string, args: string[]): { child: ChildProcess; done: Promise<Run> } {
@@ -60,18 +38,7 @@ function start(cmd: string, args: string[]): { child: ChildProcess; done: Promis
   return { child, done };
 }
 
-const edgedistill = (...args: string[]) => run('node', [cli, ...args]);
 
-interface DeviceFacts {
-  name: string;
-  port: number;
-  user: string;
-  known_hosts_file: string;
-  ssh_config_file: string;
-  ssh_host_alias: string;
-  device_root: string;
-  deploy_path: string;
-}
 
 interface BundleJson {
   path: string;
@@ -95,7 +62,7 @@ interface CheckJson {
 }
 
 const name = `flash-faults-${process.pid}`;
-let dev: DeviceFacts;
+let dev: Device;
 let work: string;
 let studentDir: string;
 let target: string;
@@ -203,7 +170,7 @@ describe('flash faults on an emulated aarch64 device: the previous release keeps
     expect(setup.code, setup.stderr).toBe(0);
     const started = await run('bash', [join(scripts, 'start.sh'), name, '--arch', 'arm64'], 600_000);
     expect(started.code, started.stderr).toBe(0);
-    dev = JSON.parse(started.stdout) as DeviceFacts;
+    dev = JSON.parse(started.stdout) as Device;
     target = `ssh://${dev.ssh_host_alias}${dev.deploy_path}`;
     work = mkdtempSync(join(tmpdir(), 'flash-faults-'));
     studentDir = join(work, 'cartpole-student');

@@ -5,52 +5,17 @@
 // at it, every file matching the manifest, check-report.json written by the on-device check, lock
 // released; `edgedistill flash` of the same bundle then finds the release installed and verified.
 // A bundle whose check fails is rolled back by the play's rescue. Needs root, apt's ansible.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distill, writeDistillArtifacts } from '../../pipeline/src/distill/index.js';
+import { edgedistill, run, scripts, teacher, type Device, type Run } from './device-helpers.js';
 
-const repo = resolve(import.meta.dirname, '../..');
-const scripts = join(repo, 'scripts/device');
-const cli = join(repo, 'pipeline/bin/edgedistill.js');
-const teacher = join(repo, 'models/cartpole-v1/teacher.onnx');
 const CHECK = '--calls 300 --max-seconds 10';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-function run(cmd: string, args: string[], o: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const t0 = Date.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: o.timeoutMs ?? 900_000, env: o.env ?? process.env, cwd: o.cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr, ms: Date.now() - t0 }));
-  });
-}
-const edgedistill = (...args: string[]) => run('node', [cli, ...args]);
 
-interface Device {
-  name: string;
-  port: number;
-  user: string;
-  identity_file: string;
-  known_hosts_file: string;
-  ssh_config_file: string;
-  ssh_host_alias: string;
-  device_root: string;
-  deploy_path: string;
-  node_path: string;
-}
 
 const prefix = `fans${process.pid}`;
 const devices: Device[] = [];

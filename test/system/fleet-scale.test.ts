@@ -5,51 +5,18 @@
 // previous release, and not disturb the other seven. Wall times go to test-artifacts/fleet-scale.json
 // for `npm run bench` (bench/fleet.ts). Budgets: the rpi4-arm64 profile's, with the latency budget
 // raised to 250 ms for qemu (as in flash-e2e.test.ts) and few check calls/episodes so it fits here.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distill, writeDistillArtifacts } from '../../pipeline/src/distill/index.js';
+import { edgedistill, repo, run, scripts, teacher, type Device, type Run } from './device-helpers.js';
 
-const repo = resolve(import.meta.dirname, '../..');
-const scripts = join(repo, 'scripts/device');
-const cli = join(repo, 'pipeline/bin/edgedistill.js');
-const teacher = join(repo, 'models/cartpole-v1/teacher.onnx');
 const N = 8;
 const CHECK_ARGS = '--check-args=--calls 300 --max-seconds 10';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
 
-function run(cmd: string, args: string[], timeoutMs = 900_000): Promise<Run> {
-  return new Promise((done, fail) => {
-    const t0 = Date.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr, ms: Date.now() - t0 }));
-  });
-}
-const edgedistill = (...args: string[]) => run('node', [cli, ...args]);
 
-interface Device {
-  name: string;
-  port: number;
-  user: string;
-  identity_file: string;
-  known_hosts_file: string;
-  device_root: string;
-  deploy_path: string;
-  node_path: string;
-}
 
 interface HostJson {
   host: string;
